@@ -1,0 +1,78 @@
+"""Settings for the Kliqs server, read once from the environment (and an optional ``.env``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_RESERVED_SLUGS = frozenset(
+    """api dash docs home www app admin administrator root login logout signin signup register
+    account accounts settings billing static assets public media health healthz metrics status
+    robots.txt favicon.ico sitemap.xml well-known .well-known kliqs help support about terms
+    privacy bio qr webhooks null undefined""".split()
+)
+
+
+class Settings(BaseSettings):
+    """Every server setting, with defaults that run on one machine with SQLite."""
+
+    model_config = SettingsConfigDict(env_prefix="KLIQS_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("kliqs-data")
+    database_url: str = ""
+    public_base_url: str = "http://localhost:8000"
+    # Host names for the split deployment; all unset serves everything on one origin.
+    api_host: str | None = None
+    public_host: str | None = None
+    dash_host: str | None = None
+    reserved_slugs: str = Field(default="", description="extra reserved slugs, comma-separated")
+    burst_limit: int = Field(default=20, ge=1, description="API requests per second per key")
+    max_body_bytes: int = 64 * 1024
+    secret_key: str = ""
+    redis_url: str | None = None
+    # Header set by a trusted proxy with the visitor's country (e.g. CF-IPCountry).
+    country_header: str | None = None
+    link_cache_ttl: float = Field(default=2.0, ge=0)
+    click_flush_interval: float = Field(default=0.5, gt=0)
+    clock_offset_seconds: float = 0.0
+    log_level: str = "info"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        if self.database_url:
+            return _normalise_db_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'kliqs.sqlite').resolve()}"
+
+    @property
+    def public_host_name(self) -> str:
+        """The host (with port) of short URLs, used to refuse links back to ourselves."""
+        return (urlsplit(self.public_base_url).netloc or "").lower()
+
+    @property
+    def all_reserved_slugs(self) -> frozenset[str]:
+        extra = {s.strip().lower() for s in self.reserved_slugs.split(",") if s.strip()}
+        return DEFAULT_RESERVED_SLUGS | extra
+
+
+def _normalise_db_url(url: str) -> str:
+    # Users write postgresql://; SQLAlchemy needs the driver named to pick psycopg 3.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use (start-up), not at import."""
+    return Settings()

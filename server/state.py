@@ -1,0 +1,62 @@
+"""What one server process holds: settings, database engines, limiters and caches."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+
+from server.config import Settings
+from server.db.engine import is_sqlite, make_engine
+from server.services.burst import BurstLimiter, make_burst_limiter
+
+T = TypeVar("T")
+
+
+@dataclass
+class Kliqs:
+    """The process-wide state of a running server, built once at start-up."""
+
+    settings: Settings
+    engine: Engine
+    reader: Engine
+    burst: BurstLimiter
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Kliqs:
+        """Engines and limiters for ``settings`` (no I/O beyond creating the data dir)."""
+        return cls(
+            settings=settings,
+            engine=make_engine(settings),
+            reader=make_engine(settings, writer=False),
+            burst=make_burst_limiter(settings.burst_limit, settings.redis_url),
+        )
+
+    @property
+    def own_hosts(self) -> frozenset[str]:
+        """Hosts a destination may not point at (our own short links)."""
+        hosts = {self.settings.public_host_name, self.settings.public_host_name.split(":")[0]}
+        if self.settings.public_host:
+            hosts.add(self.settings.public_host.lower())
+        return frozenset(h for h in hosts if h)
+
+    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking database work.
+
+        SQLite has one writer at a time and answers in microseconds, so its work runs on
+        the event loop (no thread hop); PostgreSQL work goes to the thread pool so one
+        worker keeps several transactions in flight. Work must never await inside a
+        transaction either way.
+        """
+        if is_sqlite(self.engine):
+            return fn(*args, **kwargs)
+        return await run_in_threadpool(fn, *args, **kwargs)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+        self.reader.dispose()
