@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from server import clock
+from server import clock, dash, public
 from server.api import handlers
 from server.api.router import api_router
 from server.config import Settings, get_settings
@@ -34,7 +34,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     clock.set_offset(settings.clock_offset_seconds)
     kliqs = Kliqs.build(settings)
     api = _fastapi_app(kliqs)
-    return RequestIdMiddleware(api)
+    dash.install(api, kliqs)
+    public.install(api, kliqs)
+    return RequestIdMiddleware(public.wrap(api, kliqs))
 
 
 def _fastapi_app(kliqs: Kliqs) -> FastAPI:
