@@ -40,6 +40,25 @@ class Settings(BaseSettings):
     click_flush_interval: float = Field(default=0.5, gt=0)
     clock_offset_seconds: float = 0.0
     log_level: str = "info"
+    # Dashboard (server/dash): session lifetime and the log-in rate limit.
+    dash_session_days: int = Field(default=14, ge=1, description="dashboard session lifetime")
+    dash_login_max_attempts: int = Field(
+        default=10, ge=1, description="log-in tries per email and per client IP in the window"
+    )
+    dash_login_window_minutes: int = Field(default=15, ge=1)
+    # Public side (server/public): redirect cache, click buffer, password gate, QR cache.
+    link_cache_size: int = Field(default=50_000, ge=1, description="hot codes kept per worker")
+    link_negative_cache_ttl: float = Field(default=1.0, ge=0, description="unknown codes, seconds")
+    click_recording: bool = True
+    click_buffer_max: int = Field(default=200_000, ge=1, description="clicks held before dropping")
+    click_batch_size: int = Field(default=5_000, ge=1)
+    # Header set by a trusted proxy with the visitor's IP (e.g. CF-Connecting-IP); the first
+    # address of a comma list is used. Unset: the socket's peer address.
+    client_ip_header: str | None = None
+    unlock_cookie_ttl: int = Field(default=1800, ge=60, description="password unlock, seconds")
+    gate_max_failures: int = Field(default=5, ge=1)
+    gate_window_seconds: int = Field(default=900, ge=1)
+    qr_cache_size: int = Field(default=1024, ge=1)
 
     @field_validator("public_base_url")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+import server.dash.models  # noqa: F401  (puts the dashboard's tables on Base.metadata)
 from server.db.models import Base
 
 target_metadata = Base.metadata

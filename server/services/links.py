@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Row, and_, insert, or_, select, update
 from server.api.errors import ApiError, ErrorCode
 from server.clock import iso
 from server.db.models import Account, Link, Name
+from server.db.sql import insert_if_absent
 from server.services.auth import Caller
 from server.services.validation import UNSET, LinkInput
 
@@ -59,14 +60,7 @@ def link_json(row: Row[Any] | dict[str, Any], base_url: str) -> dict[str, Any]:
 
 def claim_name(conn: Connection, name: str, kind: str) -> bool:
     """Take ``name`` in the shared namespace; False when someone holds it."""
-    stmt = insert(Name).values(name=name, kind=kind)
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(Name).values(name=name, kind=kind).on_conflict_do_nothing()
-    else:
-        stmt = stmt.prefix_with("OR IGNORE")
-    return conn.execute(stmt).rowcount == 1
+    return insert_if_absent(conn, Name.name, {"name": name, "kind": kind})
 
 
 def _reserve_link_slot(conn: Connection, caller: Caller) -> None:

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from server.api.errors import ApiError, ErrorCode
 from server.clock import next_month_start, period_of
 from server.db.models import Usage
+from server.db.sql import insert_if_absent
 from server.services.auth import Caller
 
 
@@ -72,14 +73,8 @@ def count_request(conn: Connection, caller: Caller, *, now: datetime) -> UsageSt
 
 def _ensure_row(conn: Connection, account_id: str, period: str) -> bool:
     """Create this month's row; True when it did not exist (so the bump is worth retrying)."""
-    stmt = insert(Usage).values(account_id=account_id, period=period, requests_used=0)
-    stmt = stmt.prefix_with("OR IGNORE", dialect="sqlite")
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt = pg_insert(Usage).values(account_id=account_id, period=period, requests_used=0)
-        stmt = stmt.on_conflict_do_nothing()
-    return conn.execute(stmt).rowcount == 1
+    values = {"account_id": account_id, "period": period, "requests_used": 0}
+    return insert_if_absent(conn, Usage.period, values)
 
 
 def read_usage(conn: Connection, caller: Caller, *, now: datetime) -> UsageState:

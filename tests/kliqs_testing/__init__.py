@@ -1,0 +1,1 @@
+"""Test support shared by the whole suite: databases, live servers, accounts."""
