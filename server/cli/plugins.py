@@ -6,5 +6,7 @@ import typer
 
 
 def mount(app: typer.Typer) -> None:
-    """Add every sub-command group the installed packages provide."""
-    del app  # filled as the SDK and the integrations land
+    """Add every sub-command group the SDK and the integrations provide."""
+    from kliqs_core import cli as sdk_cli
+
+    app.command("shorten")(sdk_cli.shorten)

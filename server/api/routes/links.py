@@ -213,11 +213,8 @@ async def patch_link(request: Request, link_id: str) -> Response:
     base = kliqs.settings.public_base_url
 
     def work(conn: Connection, caller: Caller, now: datetime) -> dict[str, Any]:
-        fields = prepared.unwrap()
-        if fields.url is None:
-            raise ApiError(ErrorCode.INVALID_URL)
         row = links.update_link(
-            conn, caller, link_id, fields, password_hash=prepared.password_hash, now=now
+            conn, caller, link_id, prepared.unwrap(), password_hash=prepared.password_hash, now=now
         )
         return links.link_json(row, base)
 
