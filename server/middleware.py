@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.api.errors import ErrorCode
+from server.api.http import dumps, error_body, preferred_language
+
+log = logging.getLogger("kliqs.api")
+
 
 class RequestIdMiddleware:
-    """Gives every HTTP request an id, answered as ``X-Request-Id``."""
+    """Gives every HTTP request an id, answered as ``X-Request-Id``, and is the last line of
+    defence: an exception that escapes the app ends as a 500 envelope, and the connection
+    stays usable (uvicorn would drop a keep-alive connection after an escaped exception)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -20,10 +28,32 @@ class RequestIdMiddleware:
         rid = uuid.uuid4().hex
         scope["kliqs.request_id"] = rid
         header = (b"x-request-id", rid.encode())
+        started = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        await self.app(scope, receive, send_with_id)
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            if started:
+                return  # the app's own handler answered and logged it
+            log.exception("unhandled error, request_id=%s", rid)
+            await _internal_error(scope, send_with_id, rid)
+
+
+async def _internal_error(scope: Scope, send: Send, rid: str) -> None:
+    accept = dict(scope.get("headers", [])).get(b"accept-language", b"").decode("latin-1")
+    lang = preferred_language(accept)
+    body = dumps(error_body(ErrorCode.INTERNAL_ERROR, ErrorCode.INTERNAL_ERROR.message(lang), rid))
+    await send({
+        "type": "http.response.start",
+        "status": 500,
+        "headers": [(b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())],
+    })
+    await send({"type": "http.response.body", "body": body})

@@ -15,7 +15,7 @@ from server.clock import iso
 from server.db.models import Account, Link, Name
 from server.db.sql import insert_if_absent
 from server.services.auth import Caller
-from server.services.validation import UNSET, LinkInput
+from server.services.validation import UNSET, LinkInput, check_text
 
 CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no look-alikes: 0 o 1 l i
 CODE_LENGTH = 7
@@ -177,6 +177,7 @@ def list_links(
     """A page of the caller's links, newest first, and the cursor of the next page."""
     stmt = select(*_COLUMNS).where(Link.account_id == caller.account_id, Link.deleted_at.is_(None))
     if q:
+        check_text(q, "q")
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(
             or_(
@@ -208,7 +209,7 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         stamp, link_id = raw.split("|", 1)
-        return datetime.fromisoformat(stamp), link_id
+        return datetime.fromisoformat(stamp), str(uuid.UUID(link_id))
     except (ValueError, UnicodeDecodeError):
         raise ApiError(
             ErrorCode.VALIDATION_ERROR, detail=("Cursor tidak valid.", "The cursor is not valid.")

@@ -86,6 +86,9 @@ def _check_types(body: dict[str, Any], *, partial: bool) -> None:
         value = body.get(name)
         if value is not None and not isinstance(value, str):
             raise _invalid(f"Field {name} harus berupa string.", f"The {name} field must be a string.")
+    for name in ("title", "description", "password"):
+        if "\x00" in (body.get(name) or ""):
+            raise _invalid(f"Field {name} berisi karakter NUL.", f"The {name} field contains NUL.")
     for name, limit in _MAX_LEN.items():
         value = body.get(name)
         if isinstance(value, str) and len(value) > limit:
@@ -172,6 +175,13 @@ def parse_expires_at(value: str | None, *, now: datetime) -> datetime | None:
     if moment <= now:
         raise ApiError(ErrorCode.INVALID_EXPIRES_AT)
     return moment.astimezone(UTC)
+
+
+def check_text(value: str, name: str) -> str:
+    """``value`` unless it holds NUL, which no database column can store."""
+    if "\x00" in value:
+        raise _invalid(f"Parameter {name} berisi karakter NUL.", f"The {name} parameter contains NUL.")
+    return value
 
 
 def _invalid(indonesian: str, english: str) -> ApiError:

@@ -85,11 +85,20 @@ def _headers(done: Done[Any]) -> dict[str, str]:
     return done.usage.headers()
 
 
+_LINK_ID = {"link_id": "$response.body#/data/id"}
+_FOLLOW_UPS = {
+    "GetLink": {"operationId": "getLink", "parameters": _LINK_ID},
+    "UpdateLink": {"operationId": "updateLink", "parameters": _LINK_ID},
+    "DeleteLink": {"operationId": "deleteLink", "parameters": _LINK_ID},
+}
+
+
 @router.post(
     "/links",
     status_code=201,
+    operation_id="createLink",
     summary="Create a short link",
-    responses={201: {"model": envelope(LinkOut)}, **doc.errors(
+    responses={201: {"model": envelope(LinkOut), "links": _FOLLOW_UPS}, **doc.errors(
         _V.VALIDATION_ERROR, _V.SHORTLINK_LIMIT_REACHED, _V.SLUG_ALREADY_EXISTS,
         _V.IDEMPOTENCY_KEY_REUSED, _V.PAYLOAD_TOO_LARGE)},
     openapi_extra={
@@ -145,6 +154,7 @@ def _create(
 
 @router.get(
     "/links",
+    operation_id="listLinks",
     summary="List links, newest first",
     responses={200: {"model": envelope(LinkPage)}, **doc.errors(_V.VALIDATION_ERROR)},
     openapi_extra={"parameters": [
@@ -184,6 +194,7 @@ def _page_size(raw: str | None) -> int:
 
 @router.get(
     "/links/{link_id}",
+    operation_id="getLink",
     summary="Get one link by id or code",
     responses={200: {"model": envelope(LinkOut)}, **doc.errors(_V.NOT_FOUND)},
 )
@@ -201,6 +212,7 @@ async def get_link(request: Request, link_id: str) -> Response:
 
 @router.patch(
     "/links/{link_id}",
+    operation_id="updateLink",
     summary="Change a link",
     responses={200: {"model": envelope(LinkOut)}, **doc.errors(
         _V.VALIDATION_ERROR, _V.NOT_FOUND, _V.SLUG_ALREADY_EXISTS, _V.PAYLOAD_TOO_LARGE)},
@@ -225,6 +237,7 @@ async def patch_link(request: Request, link_id: str) -> Response:
 
 @router.delete(
     "/links/{link_id}",
+    operation_id="deleteLink",
     summary="Delete a link",
     responses={200: {"model": envelope(Deleted)}, **doc.errors(_V.NOT_FOUND)},
 )

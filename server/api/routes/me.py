@@ -24,6 +24,7 @@ router = APIRouter(tags=["account"])
 
 @router.get(
     "/me",
+    operation_id="getMe",
     summary="Account, plan, key and usage",
     responses={200: {"model": envelope(MeOut)}, **doc.errors()},
 )

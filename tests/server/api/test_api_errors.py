@@ -136,6 +136,8 @@ class TestValidation:
             {"url": "https://a.id", "password": "p" * 129},
             {"url": "https://a.id", "expires_at": 1893456000},
             {"url": "https://a.id", "colour": "red"},
+            {"url": "https://a.id", "title": "nul\x00byte"},
+            {"url": "https://a.id", "description": "\x00"},
         ],
     )
     def test_wrong_types_and_lengths(

@@ -96,7 +96,8 @@ def test_list_is_newest_first_with_cursor_pages_and_search(
 
 
 @pytest.mark.parametrize("params", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"},
-                                    {"cursor": "%%%"}, {"cursor": "bm90LWEtY3Vyc29y"}])
+                                    {"cursor": "%%%"}, {"cursor": "bm90LWEtY3Vyc29y"},
+                                    {"cursor": "MjAyNi0wMS0wMXwAAA"}, {"q": "a\x00b"}])
 def test_bad_list_parameters(http: httpx.Client, account: ApiAccount, params: dict[str, str]) -> None:
     resp = http.get(LINKS, params=params, headers=account.auth)
     assert resp.status_code == 400

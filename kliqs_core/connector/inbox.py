@@ -1,0 +1,318 @@
+"""The webhook inbox: store a verified delivery and its product in one transaction, then queue.
+
+A webhook handler calls :func:`accept_webhook` after verifying the signature and before
+answering 200. The delivery row and the product row are committed together; the product task
+is queued only after the commit, so a worker never looks for a row that is not there yet. If
+queueing fails (broker down, process killed), the sweeper re-queues the product later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kliqs_core.connector.db import Database
+from kliqs_core.connector.models import (
+    InboxStatus,
+    Product,
+    ProductState,
+    WebhookDelivery,
+    utcnow,
+)
+from kliqs_core.connector.records import ProductRecord
+
+__all__ = [
+    "Accepted",
+    "ProductInput",
+    "accept_webhook",
+    "find_product",
+    "mark_processed",
+    "reject_webhook",
+    "store_webhook",
+]
+
+log = logging.getLogger(__name__)
+
+Enqueue = Callable[[int], object]
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    """The product a webhook announces, as the platform's handler parsed it."""
+
+    product_id: str
+    title: str
+    #: The public URL when the payload carries it (WooCommerce ``permalink``); else the
+    #: platform's ``product_url()`` builds it from ``data`` at shortening time.
+    product_url: str | None = None
+    #: JSON-serialisable platform fields the later steps need.
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What :func:`accept_webhook` did with a delivery."""
+
+    #: False when this (platform, shop, delivery_id) was stored before: a re-delivery.
+    new: bool
+    status: InboxStatus
+    reason: str | None
+    product_pk: int | None
+    #: True when the product task was handed to the broker by this call.
+    queued: bool = False
+
+
+def accept_webhook(
+    *,
+    platform: str,
+    shop: str,
+    delivery_id: str | None,
+    topic: str,
+    body: bytes,
+    product: ProductInput | None,
+    ignore_reason: str | None = None,
+    database: Database | None = None,
+    enqueue: Enqueue | None = None,
+    grace_seconds: float | None = None,
+) -> Accepted:
+    """Store a verified delivery (and upsert its product), commit, then queue the product.
+
+    ``product=None`` stores the delivery as ``ignored`` with ``ignore_reason`` (a draft, the
+    connector's own write-back echo, a topic the connector does not act on). A re-delivery
+    of a stored ``delivery_id`` changes nothing. ``database``, ``enqueue`` and
+    ``grace_seconds`` default to the process runtime's.
+    """
+    from kliqs_core.connector import runtime
+
+    database = database or runtime.get_database()
+    if grace_seconds is None:
+        grace_seconds = runtime.get_settings().connector_sweep_grace
+    accepted = _store_with_retry(
+        database,
+        dict(platform=platform, shop=shop, delivery_id=delivery_id, topic=topic, body=body),
+        product,
+        ignore_reason,
+        grace_seconds,
+    )
+    if not _should_queue(accepted):
+        return accepted
+    return replace(accepted, queued=_enqueue_safely(enqueue or runtime.enqueue_product, accepted))
+
+
+def reject_webhook(
+    *,
+    platform: str,
+    shop: str,
+    delivery_id: str | None,
+    topic: str,
+    body: bytes,
+    reason: str,
+    database: Database | None = None,
+) -> Accepted:
+    """Store a delivery that verified but cannot be used (malformed payload) as ``rejected``."""
+    from kliqs_core.connector import runtime
+
+    database = database or runtime.get_database()
+    with database.transaction() as session:
+        existing = _find_delivery(session, platform, shop, delivery_id)
+        if existing is not None:
+            return _duplicate(existing)
+        _add_delivery(
+            session, platform, shop, delivery_id, topic, body, InboxStatus.REJECTED, reason
+        )
+    return Accepted(new=True, status=InboxStatus.REJECTED, reason=reason, product_pk=None)
+
+
+def find_product(
+    platform: str, shop: str, product_id: str, *, database: Database | None = None
+) -> ProductRecord | None:
+    """The stored product, if any (handlers use it to recognise their own write-back echo)."""
+    from kliqs_core.connector import runtime
+
+    database = database or runtime.get_database()
+    with database.transaction() as session:
+        row = _find_product(session, platform, shop, product_id)
+        return ProductRecord.from_row(row) if row is not None else None
+
+
+def mark_processed(session: Session, product_pk: int) -> None:
+    """Mark a finished product's accepted deliveries as processed."""
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.product_pk == product_pk)
+        .where(WebhookDelivery.status == InboxStatus.ACCEPTED.value)
+        .values(status=InboxStatus.PROCESSED.value)
+    )
+
+
+def _should_queue(accepted: Accepted) -> bool:
+    return accepted.new and accepted.reason is None and accepted.product_pk is not None
+
+
+def _enqueue_safely(enqueue: Enqueue, accepted: Accepted) -> bool:
+    assert accepted.product_pk is not None
+    try:
+        enqueue(accepted.product_pk)
+    except Exception:
+        # The rows are committed: the sweeper queues this product later. Answer 200 anyway.
+        log.warning(
+            "could not queue product %s; the sweeper will", accepted.product_pk, exc_info=True
+        )
+        return False
+    return True
+
+
+def _store_with_retry(
+    database: Database,
+    delivery: dict[str, Any],
+    product: ProductInput | None,
+    ignore_reason: str | None,
+    grace_seconds: float,
+) -> Accepted:
+    # Two deliveries racing on a new product (PostgreSQL) make one insert fail on the unique
+    # constraint; the second try sees the winner's rows.
+    for attempt in range(2):
+        try:
+            with database.transaction() as session:
+                return store_webhook(
+                    session,
+                    **delivery,
+                    product=product,
+                    ignore_reason=ignore_reason,
+                    grace_seconds=grace_seconds,
+                )
+        except IntegrityError:
+            if attempt == 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def store_webhook(
+    session: Session,
+    *,
+    platform: str,
+    shop: str,
+    delivery_id: str | None,
+    topic: str,
+    body: bytes,
+    product: ProductInput | None,
+    ignore_reason: str | None = None,
+    grace_seconds: float = 120.0,
+    now: datetime | None = None,
+) -> Accepted:
+    """The transactional part of :func:`accept_webhook`, on the caller's session (no queueing)."""
+    now = now or utcnow()
+    existing = _find_delivery(session, platform, shop, delivery_id)
+    if existing is not None:
+        return _duplicate(existing)
+    if product is None:
+        why = ignore_reason or "no product"
+        _add_delivery(session, platform, shop, delivery_id, topic, body, InboxStatus.IGNORED, why)
+        return Accepted(new=True, status=InboxStatus.IGNORED, reason=why, product_pk=None)
+    row, reason = _upsert_product(session, platform, shop, product, now, grace_seconds)
+    status = InboxStatus.ACCEPTED if reason in (None, "pending") else InboxStatus.IGNORED
+    _add_delivery(session, platform, shop, delivery_id, topic, body, status, reason, row.id)
+    return Accepted(new=True, status=status, reason=reason, product_pk=row.id)
+
+
+def _upsert_product(
+    session: Session,
+    platform: str,
+    shop: str,
+    product: ProductInput,
+    now: datetime,
+    grace_seconds: float,
+) -> tuple[Product, str | None]:
+    """Insert the product (reason ``None``: queue it) or refresh it (reason says why not)."""
+    row = _find_product(session, platform, shop, product.product_id)
+    if row is None:
+        row = Product(
+            platform=platform,
+            shop=shop,
+            product_id=product.product_id,
+            title=product.title,
+            product_url=product.product_url,
+            data=dict(product.data),
+            state=ProductState.RECEIVED.value,
+            slug_attempt=0,
+            attempts=0,
+            sweep_count=0,
+            created_at=now,
+            updated_at=now,
+            next_sweep_at=now + timedelta(seconds=grace_seconds),
+        )
+        session.add(row)
+        session.flush()
+        return row, None
+    if row.state in (ProductState.SHORTENED, ProductState.WRITTEN_BACK):
+        return row, "in_progress"
+    if row.state == ProductState.NOTIFIED:
+        return row, "already_done"
+    # Not shortened yet (waiting, parked or failed): keep the freshest title and URL for it.
+    row.title, row.product_url, row.data = product.title, product.product_url, dict(product.data)
+    row.updated_at = now
+    return row, "pending" if row.state == ProductState.RECEIVED else f"product_{row.state}"
+
+
+def _find_product(session: Session, platform: str, shop: str, product_id: str) -> Product | None:
+    return session.scalars(
+        select(Product).where(
+            Product.platform == platform, Product.shop == shop, Product.product_id == product_id
+        )
+    ).one_or_none()
+
+
+def _find_delivery(
+    session: Session, platform: str, shop: str, delivery_id: str | None
+) -> WebhookDelivery | None:
+    if delivery_id is None:
+        return None
+    return session.scalars(
+        select(WebhookDelivery).where(
+            WebhookDelivery.platform == platform,
+            WebhookDelivery.shop == shop,
+            WebhookDelivery.delivery_id == delivery_id,
+        )
+    ).one_or_none()
+
+
+def _duplicate(existing: WebhookDelivery) -> Accepted:
+    return Accepted(
+        new=False,
+        status=InboxStatus(existing.status),
+        reason="duplicate_delivery",
+        product_pk=existing.product_pk,
+    )
+
+
+def _add_delivery(
+    session: Session,
+    platform: str,
+    shop: str,
+    delivery_id: str | None,
+    topic: str,
+    body: bytes,
+    status: InboxStatus,
+    reason: str | None,
+    product_pk: int | None = None,
+) -> None:
+    session.add(
+        WebhookDelivery(
+            platform=platform,
+            shop=shop,
+            delivery_id=delivery_id,
+            topic=topic,
+            body=body,
+            status=status.value,
+            reason=reason,
+            product_pk=product_pk,
+            received_at=utcnow(),
+        )
+    )

@@ -1,0 +1,1 @@
+"""Migration revisions of the connector database."""

@@ -1,0 +1,209 @@
+"""Process-wide runtime state: settings, database, Kliqs client, queueing and plug-ins.
+
+Everything is built lazily on first use and once per process, never at import. Tests and the
+``kliqs`` commands replace parts with the ``set_*`` functions (or
+:mod:`kliqs_core.connector.testing`), and :func:`reset` forgets them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import threading
+from collections.abc import Callable
+
+from kliqs_core.connector.db import Database, upgrade
+from kliqs_core.connector.pipeline import LinkCreator, PipelineConfig
+from kliqs_core.connector.settings import ConnectorConfigError, ConnectorSettings, require
+
+__all__ = [
+    "ClientFactory",
+    "check_kliqs_client",
+    "enqueue_product",
+    "get_database",
+    "get_kliqs_client",
+    "get_settings",
+    "load_plugins",
+    "pipeline_config",
+    "reset",
+    "set_database",
+    "set_enqueuer",
+    "set_kliqs_client_factory",
+    "set_settings",
+    "start_up",
+]
+
+log = logging.getLogger(__name__)
+
+ClientFactory = Callable[[ConnectorSettings], LinkCreator]
+
+_lock = threading.RLock()
+_settings: ConnectorSettings | None = None
+_database: Database | None = None
+_client: LinkCreator | None = None
+_client_factory: ClientFactory | None = None
+_enqueuer: Callable[[int], object] | None = None
+_loaded_plugins: set[str] = set()
+_started = False
+
+
+def get_settings() -> ConnectorSettings:
+    """The settings, read from the environment on first use."""
+    global _settings
+    with _lock:
+        if _settings is None:
+            _settings = ConnectorSettings()
+        return _settings
+
+
+def set_settings(settings: ConnectorSettings) -> None:
+    """Use these settings from now on (before anything else is built)."""
+    global _settings
+    with _lock:
+        _settings = settings
+
+
+def get_database() -> Database:
+    """The connector database of the settings (not migrated here: see :func:`start_up`)."""
+    global _database
+    with _lock:
+        if _database is None:
+            _database = Database(get_settings().database_url)
+        return _database
+
+
+def set_database(database: Database | None) -> None:
+    """Use this database from now on."""
+    global _database
+    with _lock:
+        _database = database
+
+
+def set_kliqs_client_factory(factory: ClientFactory | None) -> None:
+    """Build the Kliqs client with ``factory(settings)`` (``None``: the real ``KliqsClient``)."""
+    global _client_factory, _client
+    with _lock:
+        _client_factory, _client = factory, None
+
+
+def get_kliqs_client() -> LinkCreator:
+    """This process' Kliqs client, built on first use (the worker's shorten step)."""
+    global _client
+    with _lock:
+        if _client is None:
+            factory = _client_factory or _default_client
+            _client = factory(get_settings())
+        return _client
+
+
+def check_kliqs_client() -> None:
+    """Fail now, naming the setting, if the worker could not build its Kliqs client later."""
+    if _client_factory is None:
+        require(get_settings(), "KLIQS_API_KEY", platform="connector worker")
+
+
+def _default_client(settings: ConnectorSettings) -> LinkCreator:
+    from kliqs_core import KliqsClient
+
+    require(settings, "KLIQS_API_KEY", platform="connector worker")
+    assert settings.api_key is not None
+    return KliqsClient(settings.api_key.get_secret_value(), base_url=settings.api_url)
+
+
+def set_enqueuer(enqueuer: Callable[[int], object] | None) -> None:
+    """Queue products with ``enqueuer(product_pk)`` (``None``: the Celery task)."""
+    global _enqueuer
+    with _lock:
+        _enqueuer = enqueuer
+
+
+def enqueue_product(product_pk: int) -> None:
+    """Queue the product's pipeline run (the Celery task unless replaced)."""
+    enqueuer = _enqueuer
+    if enqueuer is not None:
+        enqueuer(product_pk)
+        return
+    from kliqs_core.connector.tasks import process_product
+
+    process_product.apply_async(args=(product_pk,))
+
+
+def pipeline_config() -> PipelineConfig:
+    """The pipeline config of the current settings."""
+    return PipelineConfig.from_settings(get_settings())
+
+
+def load_plugins(modules: tuple[str, ...] | None = None) -> list[str]:
+    """Import each plug-in module once and call its ``setup()`` if it has one.
+
+    ``modules`` defaults to ``KLIQS_CONNECTOR_PLUGINS``. A name without a dot is
+    ``integrations.<name>`` if that package exists, else a top-level module. A listed module
+    that cannot be imported stops the start: listing it is what enables the platform.
+    """
+    names = get_settings().plugin_modules if modules is None else modules
+    loaded: list[str] = []
+    with _lock:
+        for name in names:
+            if name in _loaded_plugins:
+                continue
+            try:
+                module = importlib.import_module(_resolve(name))
+            except ImportError as exc:
+                raise ConnectorConfigError(f"plug-in {name!r} cannot be imported: {exc}") from exc
+            setup = getattr(module, "setup", None)
+            if callable(setup):
+                setup()
+            _loaded_plugins.add(name)
+            loaded.append(name)
+    if loaded:
+        log.info("connector plug-ins loaded: %s", ", ".join(loaded))
+    return loaded
+
+
+def _resolve(name: str) -> str:
+    if "." in name:
+        return name
+    builtin = f"integrations.{name}"
+    try:
+        found = importlib.util.find_spec(builtin) is not None
+    except ImportError:  # no ``integrations`` package at all
+        found = False
+    return builtin if found else name
+
+
+def start_up(*, migrate: bool = True) -> ConnectorSettings:
+    """Once per process: read settings, load plug-ins, migrate the database."""
+    global _started
+    with _lock:
+        settings = get_settings()
+        if _started:
+            return settings
+        load_plugins()
+        if migrate:
+            upgrade(get_database())
+        _started = True
+        return settings
+
+
+def reset() -> None:
+    """Forget everything built or set (tests)."""
+    global _settings, _database, _client, _client_factory, _enqueuer, _started
+    with _lock:
+        if _database is not None:
+            _database.dispose()
+        _settings = _database = _client = _client_factory = _enqueuer = None
+        _loaded_plugins.clear()
+        _started = False
+
+
+def _after_fork_in_child() -> None:
+    # A prefork child starts with whatever the parent's threads held: a fresh lock, and no
+    # HTTP session shared with the parent.
+    global _lock, _client
+    _lock = threading.RLock()
+    _client = None
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,202 @@
+"""The connector's web app: ``/healthz`` and the platforms' ``/webhooks/<platform>`` routes.
+
+Plain Starlette. A platform registers a handler with :func:`register_webhook_route`; the app
+reads the body (at most ``KLIQS_CONNECTOR_MAX_BODY_BYTES``, else 413) and hands the handler a
+:class:`WebhookRequest` with the raw bytes, so signatures are checked on exactly what was
+sent. Handlers are plain functions (sync ones run in a thread, as they write the database)
+returning a Starlette response; :func:`ok_response` and :func:`error_response` build the
+connector's JSON envelope ``{"success": false, "error": CODE, "message": ...}``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from kliqs_core.connector.db import Database
+from kliqs_core.connector.notify import registered_notifiers
+from kliqs_core.connector.platforms import registered_platforms
+
+__all__ = [
+    "WebhookHandler",
+    "WebhookRequest",
+    "create_app",
+    "error_response",
+    "ok_response",
+    "register_webhook_route",
+    "registered_webhook_routes",
+    "unregister_webhook_route",
+]
+
+log = logging.getLogger(__name__)
+
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """One webhook request as a handler sees it; ``headers`` look-ups ignore case."""
+
+    platform: str
+    method: str
+    path: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str]
+    #: The raw body, byte for byte: verify signatures on this, then parse.
+    body: bytes
+    client_host: str | None = None
+
+
+WebhookHandler = Callable[[WebhookRequest], Response | Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class _Route:
+    handler: WebhookHandler
+    methods: frozenset[str]
+
+
+_ROUTES: dict[str, _Route] = {}
+
+
+def register_webhook_route(
+    platform: str, handler: WebhookHandler, *, methods: Iterable[str] = ("POST",)
+) -> None:
+    """Serve ``/webhooks/<platform>`` with ``handler`` for ``methods`` (registering again replaces).
+
+    Routes are looked up per request, so registering after the app was built works too.
+    """
+    _ROUTES[platform] = _Route(handler, frozenset(method.upper() for method in methods))
+
+
+def unregister_webhook_route(platform: str) -> None:
+    """Remove a platform's route (tests)."""
+    _ROUTES.pop(platform, None)
+
+
+def registered_webhook_routes() -> tuple[str, ...]:
+    """The platforms with a webhook route, sorted."""
+    return tuple(sorted(_ROUTES))
+
+
+def ok_response(data: Any = None, status: int = 200) -> JSONResponse:
+    """``{"success": true, "data": ...}``."""
+    return JSONResponse({"success": True, "data": data}, status_code=status)
+
+
+def error_response(status: int, code: str, message: str) -> JSONResponse:
+    """``{"success": false, "error": CODE, "message": ...}``."""
+    return JSONResponse({"success": False, "error": code, "message": message}, status_code=status)
+
+
+def create_app(*, database: Database | None = None, max_body_bytes: int | None = None) -> Starlette:
+    """The connector ASGI app; ``database`` and the body cap default to the runtime's."""
+    from kliqs_core.connector import runtime
+
+    def db() -> Database:
+        return database or runtime.get_database()
+
+    cap = max_body_bytes or runtime.get_settings().connector_max_body_bytes
+
+    async def healthz(_: Request) -> Response:
+        try:
+            await run_in_threadpool(db().ping)
+        except Exception as exc:
+            log.warning("health check: database unavailable: %s", exc)
+            return error_response(
+                503, "DATABASE_UNAVAILABLE", "The connector database is unavailable."
+            )
+        return ok_response(
+            {
+                "database": "ok",
+                "platforms": list(registered_platforms()),
+                "webhooks": list(registered_webhook_routes()),
+                "notifiers": [name for name, _ in registered_notifiers()],
+            }
+        )
+
+    async def webhook(request: Request) -> Response:
+        return await _dispatch(request, cap)
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/webhooks/{platform}", webhook, methods=_ALL_METHODS),
+        ],
+        exception_handlers={HTTPException: _http_error},
+    )
+
+
+async def _dispatch(request: Request, cap: int) -> Response:
+    platform = request.path_params["platform"]
+    route = _ROUTES.get(platform)
+    if route is None:
+        return error_response(404, "NOT_FOUND", f"No webhook route for {platform!r}.")
+    if request.method not in route.methods:
+        response = error_response(
+            405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here."
+        )
+        response.headers["Allow"] = ", ".join(sorted(route.methods))
+        return response
+    body = await _read_capped(request, cap)
+    if body is None:
+        return error_response(413, "PAYLOAD_TOO_LARGE", f"The body is larger than {cap} bytes.")
+    hook = WebhookRequest(
+        platform=platform,
+        method=request.method,
+        path=request.url.path,
+        headers=request.headers,
+        query=request.query_params,
+        body=body,
+        client_host=request.client.host if request.client else None,
+    )
+    try:
+        return await _call(route.handler, hook)
+    except Exception:
+        # A 5xx makes the shop deliver again (Shopify, Saleor do); nothing half-stored stays.
+        log.exception("webhook handler for %s failed", platform)
+        return error_response(500, "INTERNAL_ERROR", "The webhook could not be stored.")
+
+
+async def _call(handler: WebhookHandler, hook: WebhookRequest) -> Response:
+    if inspect.iscoroutinefunction(handler):
+        result = await handler(hook)
+    else:
+        result = await run_in_threadpool(handler, hook)
+    if inspect.isawaitable(result):
+        result = await result
+    if not isinstance(result, Response):
+        raise TypeError(f"webhook handler returned {type(result).__name__}, not a Response")
+    return result
+
+
+async def _read_capped(request: Request, cap: int) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _http_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+    return error_response(
+        exc.status_code, codes.get(exc.status_code, "HTTP_ERROR"), str(exc.detail)
+    )

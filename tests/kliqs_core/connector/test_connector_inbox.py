@@ -1,0 +1,125 @@
+"""The webhook inbox: stored before the 200, de-duplicated, queued after the commit."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from kliqs_core.connector import InboxStatus, ProductInput, accept_webhook, reject_webhook
+from kliqs_core.connector.inbox import find_product
+from kliqs_core.connector.models import Product, WebhookDelivery
+from kliqs_core.connector.testing import TestRuntime
+
+SHOP = "toko.test"
+
+
+def deliver(
+    delivery: str | None, *, title: str = "Sepatu Lari", product_id: str = "7", **kw: object
+) -> object:
+    args: dict[str, object] = dict(
+        platform="fakeshop",
+        shop=SHOP,
+        delivery_id=delivery,
+        topic="product.updated",
+        body=b'{"id": 7}',
+        product=ProductInput(product_id, title, f"https://{SHOP}/p/{product_id}"),
+    )
+    args.update(kw)
+    return accept_webhook(**args)  # type: ignore[arg-type]
+
+
+def count(rt: TestRuntime, model: type[object]) -> int:
+    with rt.database.transaction() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_same_delivery_twice_stores_one_row_and_queues_the_product_once(rt: TestRuntime) -> None:
+    first = deliver("wc-1")
+    again = deliver("wc-1")
+
+    assert first.new and first.queued and first.status == InboxStatus.ACCEPTED  # type: ignore[attr-defined]
+    assert not again.new and not again.queued and again.reason == "duplicate_delivery"  # type: ignore[attr-defined]
+    assert count(rt, WebhookDelivery) == 1 and count(rt, Product) == 1
+    assert rt.enqueued == [first.product_pk]  # type: ignore[attr-defined]
+
+
+def test_raw_body_is_stored_byte_for_byte(rt: TestRuntime) -> None:
+    deliver("wc-1", body=b'{"name": "Sepatu \xc3\xa9"}')
+
+    with rt.database.transaction() as session:
+        assert session.scalars(select(WebhookDelivery.body)).one() == b'{"name": "Sepatu \xc3\xa9"}'
+
+
+def test_a_second_delivery_for_a_waiting_product_refreshes_it_without_queueing(
+    rt: TestRuntime,
+) -> None:
+    first = deliver("wc-1", title="Sepatu")
+    second = deliver("wc-2", title="Sepatu Lari Pria")
+
+    assert second.new and not second.queued and second.reason == "pending"  # type: ignore[attr-defined]
+    assert second.product_pk == first.product_pk  # type: ignore[attr-defined]
+    assert count(rt, WebhookDelivery) == 2 and count(rt, Product) == 1
+    stored = find_product("fakeshop", SHOP, "7")
+    assert stored is not None and stored.title == "Sepatu Lari Pria"
+    assert rt.enqueued == [first.product_pk]  # type: ignore[attr-defined]
+
+
+def test_deliveries_without_an_id_are_deduplicated_per_product(rt: TestRuntime) -> None:
+    deliver(None)
+    deliver(None)
+
+    assert count(rt, WebhookDelivery) == 2 and count(rt, Product) == 1
+    assert len(rt.enqueued) == 1
+
+
+def test_an_update_after_the_product_is_done_is_ignored(rt: TestRuntime) -> None:
+    deliver("wc-1")
+    rt.run_queued()
+
+    echo = deliver("wc-2", title="changed by our own write-back")
+    assert echo.status == InboxStatus.IGNORED and echo.reason == "already_done"  # type: ignore[attr-defined]
+    assert rt.enqueued == [] and len(rt.client.calls) == 1
+    stored = find_product("fakeshop", SHOP, "7")
+    assert stored is not None and stored.title == "Sepatu Lari"
+
+
+def test_no_product_stores_an_ignored_delivery_and_queues_nothing(rt: TestRuntime) -> None:
+    result = deliver("wc-1", product=None, ignore_reason="not published (draft)")
+
+    assert result.status == InboxStatus.IGNORED and result.reason == "not published (draft)"  # type: ignore[attr-defined]
+    assert count(rt, Product) == 0 and rt.enqueued == []
+
+
+def test_rejected_delivery_is_stored_once(rt: TestRuntime) -> None:
+    first = reject_webhook(
+        platform="fakeshop", shop=SHOP, delivery_id="d", topic="t", body=b"{", reason="bad JSON"
+    )
+    again = reject_webhook(
+        platform="fakeshop", shop=SHOP, delivery_id="d", topic="t", body=b"{", reason="bad JSON"
+    )
+
+    assert first.status == InboxStatus.REJECTED and first.new and not again.new
+    assert count(rt, WebhookDelivery) == 1 and count(rt, Product) == 0
+
+
+def test_a_broken_queue_still_stores_the_webhook(rt: TestRuntime) -> None:
+    def broken(_: int) -> None:
+        raise ConnectionError("broker down")
+
+    result = deliver("wc-1", enqueue=broken)
+
+    assert result.new and not result.queued  # type: ignore[attr-defined]
+    stored = find_product("fakeshop", SHOP, "7")
+    assert stored is not None and stored.state == "received"  # the sweeper will queue it
+
+
+def test_processed_marks_the_accepted_deliveries_of_a_done_product(rt: TestRuntime) -> None:
+    deliver("wc-1")
+    deliver("wc-2")
+    deliver("wc-3", product=None, ignore_reason="other topic")
+    rt.run_queued()
+
+    with rt.database.transaction() as session:
+        statuses = list(
+            session.scalars(select(WebhookDelivery.status).order_by(WebhookDelivery.id))
+        )
+    assert statuses == ["processed", "processed", "ignored"]
