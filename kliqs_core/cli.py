@@ -194,3 +194,8 @@ def _fail(exc: KliqsError, *, then: str = "") -> NoReturn:
 def _fail_with(code: str, message: str, exit_code: int) -> NoReturn:
     typer.echo(f"error {code}: {message}", err=True)
     raise typer.Exit(exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``kliqs shorten`` on the root ``kliqs`` command."""
+    app.command("shorten")(shorten)

@@ -113,3 +113,9 @@ def worker(
 ) -> None:
     """Run a Celery worker for the connector, with the sweeper."""
     run_worker(concurrency=concurrency, pool=pool, loglevel=loglevel)
+
+
+def register(app: typer.Typer) -> None:
+    """Mount ``kliqs connect ...`` and ``kliqs worker`` on the root ``kliqs`` command."""
+    app.add_typer(connect_app, name="connect")
+    app.command("worker")(worker)
