@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,6 +48,7 @@ def _fastapi_app(kliqs: Kliqs) -> FastAPI:
         kliqs.dispose()
 
     app = FastAPI(
+        **_no_telemetry(),
         title="Kliqs API",
         version="1.0.0",
         description=API_DESCRIPTION,
@@ -61,6 +63,15 @@ def _fastapi_app(kliqs: Kliqs) -> FastAPI:
     _mount_docs(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _no_telemetry() -> dict[str, Any]:
+    """Newer FastAPI traces every request with OpenTelemetry by default: measurable on the
+    hot path and not something we export. Turned off where the option exists."""
+    if "telemetry" not in inspect.signature(FastAPI).parameters:
+        return {}
+    off = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+    return {"telemetry": off}
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:

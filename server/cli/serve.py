@@ -47,4 +47,7 @@ def serve(
         log_level=get_settings().log_level,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # API clients and the SDK reuse connections; 5 s (uvicorn's default) drops them
+        # between bursts of a shop sync.
+        timeout_keep_alive=30,
     )

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import InstrumentedAttribute
+
+
+@cache
+def _insert_ignore(dialect: str, table: Table, key: str, columns: tuple[str, ...]) -> Any:
+    column = table.c[key]
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing().returning(column)
+    return insert(table).prefix_with("OR IGNORE").returning(column)
 
 
 def insert_if_absent(
@@ -14,13 +25,9 @@ def insert_if_absent(
     """INSERT ``values`` unless a row with the same unique key exists; True if inserted.
 
     Uses ``ON CONFLICT DO NOTHING`` (PostgreSQL) or ``OR IGNORE`` (SQLite) with RETURNING,
-    because rowcount is not reliable for these statements on every driver.
+    because rowcount is not reliable for these statements on every driver. The statement is
+    built once per table and dialect.
     """
-    table = key.class_
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        stmt: Any = pg_insert(table).values(values).on_conflict_do_nothing()
-    else:
-        stmt = insert(table).values(values).prefix_with("OR IGNORE")
-    return conn.execute(stmt.returning(key)).first() is not None
+    table = key.class_.__table__
+    stmt = _insert_ignore(conn.dialect.name, table, key.key, tuple(values))
+    return conn.execute(stmt, values).first() is not None

@@ -8,7 +8,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
 
 from server.api.errors import ApiError, ErrorCode
 from server.clock import iso
@@ -63,13 +63,17 @@ def claim_name(conn: Connection, name: str, kind: str) -> bool:
     return insert_if_absent(conn, Name.name, {"name": name, "kind": kind})
 
 
+_RESERVE_SLOT = (
+    update(Account)
+    .where(Account.id == bindparam("b_account"), Account.links_count < bindparam("b_max"))
+    .values(links_count=Account.links_count + 1)
+)
+_INSERT_LINK = insert(Link)
+
+
 def _reserve_link_slot(conn: Connection, caller: Caller) -> None:
-    taken = conn.execute(
-        update(Account)
-        .where(Account.id == caller.account_id, Account.links_count < caller.plan.max_links)
-        .values(links_count=Account.links_count + 1)
-    ).rowcount
-    if taken != 1:
+    params = {"b_account": caller.account_id, "b_max": caller.plan.max_links}
+    if conn.execute(_RESERVE_SLOT, params).rowcount != 1:
         raise ApiError(ErrorCode.SHORTLINK_LIMIT_REACHED)
 
 
@@ -104,7 +108,7 @@ def create_link(
         "created_at": now,
         "updated_at": now,
     }
-    conn.execute(insert(Link).values(row))
+    conn.execute(_INSERT_LINK, row)
     return row
 
 
