@@ -41,6 +41,8 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
+from requests.structures import CaseInsensitiveDict
+
 from kliqs_core._time import from_unix, parse_retry_after, utc_after
 
 __all__ = [
@@ -80,7 +82,7 @@ class KliqsError(Exception):
     """Base of every SDK error: the HTTP ``status``, contract ``code``, ``message``, ``request_id``.
 
     ``status`` and ``code`` are ``None`` when no response was received; ``headers`` holds the
-    response headers (empty without a response).
+    response headers, looked up case-insensitively (empty without a response).
     """
 
     #: The contract code a leaf class stands for (``None`` on categories).
@@ -102,7 +104,8 @@ class KliqsError(Exception):
         self.code = code
         self.message = message
         self.request_id = request_id
-        self.headers: dict[str, str] = dict(headers or {})
+        # Case-insensitive like requests' own: servers may send "retry-after" or "Retry-After".
+        self.headers: CaseInsensitiveDict[str] = CaseInsensitiveDict(headers or {})
 
     def __str__(self) -> str:
         label = " ".join(str(part) for part in (self.code, self.status) if part is not None)

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from server.cli import accounts, serve
+from server.cli import accounts, serve, up
 
 app = typer.Typer(
     name="kliqs",
@@ -14,6 +14,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+app.command("up")(up.up)
 app.command("serve")(serve.serve)
 app.add_typer(serve.db_app, name="db")
 app.add_typer(accounts.accounts_app, name="accounts")

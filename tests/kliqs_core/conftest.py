@@ -1,7 +1,9 @@
 """Fixtures of the SDK tests: a mocked API at http://kliqs.test and a client with pinned waits.
 
-Canned responses live in ``fixtures/*.yaml`` in the ``responses`` recorder schema, so they can
-be replaced by recordings of the real server without touching the tests.
+Canned responses live in ``fixtures/*.yaml`` in the ``responses`` recorder schema. Most are
+recordings of the real server (``scripts/record-sdk-fixtures``, scenarios in
+``sdk_scenarios.py``; ``test_sdk_fixture_drift.py`` fails when they no longer match it); the
+few the server cannot produce are handwritten and listed in ``fixtures/README.md``.
 """
 
 from __future__ import annotations

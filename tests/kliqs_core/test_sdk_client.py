@@ -1,4 +1,9 @@
-"""One method per endpoint: the request each sends and the typed result each returns."""
+"""One method per endpoint: the request each sends and the typed result each returns.
+
+The answers are recordings of the real server (``fixtures/*.yaml``, see ``sdk_scenarios``):
+the server's clock was pinned at 2026-11-24 03:15:00 UTC, one second more per request, and
+ids became ``00000000-0000-4000-8000-<n>`` in order of appearance.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ from kliqs_core import UNSET, KliqsClient, Link, NotFoundError
 
 Load = Callable[[str], None]  # the conftest's `load` fixture
 
-LINK_ID = "0b6f2c1e-4d7a-4c52-9a43-000000000001"
+LINK_ID = "00000000-0000-4000-8000-000000000001"  # the first id of a recording
+RECORDED_AT = datetime(2026, 11, 24, 3, 15, tzinfo=UTC)  # sdk_stage.FIXED_NOW
 API_KEY = "kliqs_sk_live_TESTtestTESTtestTESTtestTESTx9Qz"
 WIB = timezone(timedelta(hours=7))  # Western Indonesia Time
 
@@ -53,14 +59,14 @@ def test_create_link_sends_the_fields_with_bearer_auth_and_returns_a_link(
         id=LINK_ID,
         short_code="vps-murah",
         short_url="http://kliqs.test/vps-murah",
-        destination_url="https://marketku.id/products/8f3f4f3f-1231-1231-0001",
+        destination_url="https://marketku.id/products/1",
         title="VPS Murah",
         description=None,
         expires_at=None,
         has_password=False,
         clicks=0,
-        created_at=datetime(2026, 11, 24, 3, 15, tzinfo=UTC),
-        updated_at=datetime(2026, 11, 24, 3, 15, tzinfo=UTC),
+        created_at=RECORDED_AT,
+        updated_at=RECORDED_AT,
     )
 
 
@@ -104,13 +110,13 @@ def test_expires_at_is_sent_in_utc_with_z(
     assert _body(api)["expires_at"] == sent
 
 
-def test_get_link_by_code(client: KliqsClient, load: Load) -> None:
-    load("get_link")
+def test_get_link_by_code_counts_its_clicks(client: KliqsClient, load: Load) -> None:
+    load("get_link")  # recorded after three visits of /vps-murah
 
     link = client.get_link("vps-murah")
 
-    assert link.clicks == 42
-    assert link.updated_at == datetime(2026, 11, 25, 8, tzinfo=UTC)
+    assert (link.id, link.short_code, link.clicks) == (LINK_ID, "vps-murah", 3)
+    assert link.updated_at == link.created_at == RECORDED_AT
 
 
 def test_get_link_quotes_the_code_so_it_cannot_reach_another_route(
@@ -140,8 +146,8 @@ def test_list_links_iterates_every_page_lazily(
     assert codes == ["kaos-polos", "tas-kulit", "sepatu-lari", "promo-1212", "vps-murah"]
     assert [_query(call.request.url) for call in api.calls] == [
         {"limit": "2"},
-        {"limit": "2", "cursor": "c2"},
-        {"limit": "2", "cursor": "c1"},
+        {"limit": "2", "cursor": "cursor1"},
+        {"limit": "2", "cursor": "cursor2"},
     ]
 
 
@@ -159,7 +165,7 @@ def test_list_links_page_returns_items_and_the_next_cursor(
     page = client.list_links_page(limit=2)
 
     assert [link.short_code for link in page.items] == ["kaos-polos", "tas-kulit"]
-    assert page.next_cursor == "c2"
+    assert page.next_cursor == "cursor1"
     api.reset()  # the other two pages are not wanted here
 
 
@@ -171,7 +177,7 @@ def test_update_link_sends_only_given_fields_and_none_as_null(
     link = client.update_link(LINK_ID, title="VPS Murah Banget", password=None)
 
     assert _body(api) == {"title": "VPS Murah Banget", "password": None}
-    assert link.title == "VPS Murah Banget"
+    assert (link.title, link.has_password) == ("VPS Murah Banget", False)
 
 
 def test_update_link_leaves_out_an_unset_password(
@@ -203,15 +209,19 @@ def test_link_stats_parses_days_and_breakdowns(client: KliqsClient, load: Load) 
 
     stats = client.link_stats(LINK_ID, days=7)
 
-    assert (stats.total_clicks, stats.human_clicks, stats.bot_clicks) == (12, 10, 2)
+    # Recorded after 10 visits by people (6 from wa.me, 3 from Instagram, 1 direct from
+    # Singapore on Windows) and 2 by Googlebot; people on Android came from 8 addresses.
+    assert (stats.link_id, stats.total_clicks, stats.human_clicks, stats.bot_clicks) == (
+        LINK_ID, 12, 10, 2)
     assert stats.unique_visitors == 8
-    assert [(d.date, d.clicks) for d in stats.per_day] == [
-        (date(2026, 11, 23), 5),
-        (date(2026, 11, 24), 7),
-    ]
-    assert stats.referrers[0].value == "wa.me"
-    assert stats.countries[0].clicks == 10
+    assert [d.date for d in stats.per_day] == [date(2026, 11, 18 + n) for n in range(7)]
+    assert [d.clicks for d in stats.per_day] == [0, 0, 0, 0, 0, 0, 10]
+    assert [(c.value, c.clicks) for c in stats.referrers] == [
+        ("wa.me", 6), ("www.instagram.com", 3), ("(direct)", 1)]
+    assert [(c.value, c.clicks) for c in stats.countries] == [("ID", 9), ("SG", 1)]
+    assert [(c.value, c.clicks) for c in stats.devices] == [("mobile", 9), ("desktop", 1)]
     assert stats.os[0].value == "Android"
+    assert stats.browsers[0].value == "Chrome Mobile"
 
 
 def test_me_returns_account_plan_key_and_usage(client: KliqsClient, load: Load) -> None:
@@ -221,8 +231,9 @@ def test_me_returns_account_plan_key_and_usage(client: KliqsClient, load: Load) 
 
     assert me.account.email == "toko@marketku.id"
     assert me.plan == "starter"
-    assert me.key.last4 == "x9Qz"
+    assert (me.key.name, me.key.last4) == ("server-produksi", "XXXX")  # last4 is normalised
     assert (me.usage.requests_used, me.usage.requests_limit) == (3, 1000)
+    assert (me.usage.links_used, me.usage.links_limit) == (2, 50)
     assert me.usage.resets_at == datetime(2026, 12, 1, tzinfo=UTC)
 
 

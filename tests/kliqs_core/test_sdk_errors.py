@@ -1,4 +1,8 @@
-"""Error responses become the right exception, with status, code, message and request id."""
+"""Error responses become the right exception, with status, code, message and request id.
+
+``errors/<CODE>.yaml`` are the real server's answers (all but the handwritten INTERNAL_ERROR);
+``REPLAY_CALLS`` is the SDK call each answers.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
+from sdk_scenarios import REPLAY_CALLS
 
 import kliqs_core
 from kliqs_core import (
@@ -63,14 +68,14 @@ def test_each_error_code_raises_its_own_class(
     class_name, category = EXPECTED[code]
 
     with pytest.raises(KliqsError) as caught:
-        no_retry_client.create_link("https://marketku.id/products/1")
+        REPLAY_CALLS[code](no_retry_client)
 
     error = caught.value
     assert type(error) is getattr(kliqs_core, class_name)
     assert isinstance(error, category)
     assert error.code == code
     assert error.status == type(error).http_status
-    assert error.request_id == f"req_{code.lower()}"
+    assert error.request_id == "req_0001"  # the recording's first request id
     assert error.message  # the server's (Indonesian) message is kept
     assert str(error).startswith(f"{code} {error.status}: {error.message}")
 
@@ -147,8 +152,10 @@ def test_api_limit_reached_carries_retry_after_and_the_reset_from_the_header(
     with pytest.raises(ApiLimitReachedError) as caught:
         no_retry_client.create_link("https://marketku.id/products/1")
 
-    assert caught.value.retry_after == 561600.0
+    # Recorded with the server's clock at 2026-11-24 03:15:00 UTC: the reset is 6d 20h 45m on.
+    assert caught.value.retry_after == 593100.0
     assert caught.value.resets_at == datetime(2026, 12, 1, tzinfo=UTC)
+    assert caught.value.headers["X-RateLimit-Remaining"] == "0"
 
 
 def test_api_limit_reached_without_reset_header_resets_after_retry_after() -> None:
