@@ -64,13 +64,15 @@ class ServerBase:
 
     def settings(self) -> Settings:
         """Settings equal to the server's (for direct database access from the test)."""
-        return Settings(
-            data_dir=self.data_dir,
-            database_url=self.database.url,
-            public_base_url=self.url,
-            **{k.removeprefix("KLIQS_").lower(): v for k, v in self.env.items()
-               if k.startswith("KLIQS_") and k not in ("KLIQS_DATA_DIR", "KLIQS_DATABASE_URL")},
-        )
+        fields = {
+            "data_dir": self.data_dir,
+            "database_url": self.database.url,
+            "public_base_url": self.url,
+        }
+        for name, value in self.env.items():  # the server's own env wins, as in the process
+            if name.startswith("KLIQS_"):
+                fields[name.removeprefix("KLIQS_").lower()] = value
+        return Settings(**fields)
 
     @property
     def engine(self) -> Engine:
