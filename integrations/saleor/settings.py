@@ -7,11 +7,12 @@ a value say so clearly (:meth:`SaleorSettings.require`).
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import urlsplit
 
 from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .jwks import DEFAULT_TTL, jwks_url_for
+from .jwks import DEFAULT_REFETCH_COOLDOWN, DEFAULT_TTL, jwks_url_for
 
 
 class SaleorNotConfigured(RuntimeError):
@@ -28,6 +29,8 @@ class SaleorSettings(BaseSettings):
     # Defaults to {scheme}://{host}/.well-known/jwks.json of api_url (see jwks_url_effective).
     jwks_url: str | None = None
     jwks_ttl: float = DEFAULT_TTL
+    # Seconds between two refetches forced by an unknown kid (forged kids cannot flood the shop).
+    jwks_refetch_cooldown: float = DEFAULT_REFETCH_COOLDOWN
     # e.g. https://store.example/products/{slug}
     storefront_url_template: str | None = None
     # Only set for webhooks created with a secret_key (deprecated hex HMAC signatures).
@@ -46,6 +49,17 @@ class SaleorSettings(BaseSettings):
         if value is not None and "{slug}" not in value:
             raise ValueError("SALEOR_STOREFRONT_URL_TEMPLATE must contain {slug}")
         return value
+
+    @property
+    def shop(self) -> str | None:
+        """The shop's identity in the connector: the host of the configured API URL.
+
+        Not the ``Saleor-Domain`` header: it is outside the signature, so a replayed body
+        with another domain must still land on the same product row.
+        """
+        if not self.api_url:
+            return None
+        return urlsplit(self.api_url).netloc.lower() or None
 
     @property
     def jwks_url_effective(self) -> str | None:

@@ -120,8 +120,13 @@ class SaleorSignatureVerifier:
         settings = settings or get_settings()
         url = settings.jwks_url_effective
         secret = settings.webhook_secret
+        cache = None
+        if url:
+            cache = JwksCache(
+                url, ttl=settings.jwks_ttl, refetch_cooldown=settings.jwks_refetch_cooldown
+            )
         return cls(
-            jwks=JwksCache(url, ttl=settings.jwks_ttl) if url else None,
+            jwks=cache,
             legacy_secret=secret.get_secret_value() if secret else None,
         )
 

@@ -17,10 +17,10 @@ import requests
 from .graphql import GraphQLClient, load_document
 from .graphql.client import DEFAULT_TIMEOUT
 from .settings import DEFAULT_API_VERSION, ShopifySettings, get_settings
-from .webhooks import PRODUCT_GID_PREFIX
+from .webhooks import PRODUCT_GID_PREFIX, SHORT_URL_KEY, SHORT_URL_NAMESPACE
 
-METAFIELD_NAMESPACE = "kliqs"
-METAFIELD_KEY = "short_url"
+METAFIELD_NAMESPACE = SHORT_URL_NAMESPACE
+METAFIELD_KEY = SHORT_URL_KEY
 METAFIELD_TYPE = "url"
 SYNC_PAGE_SIZE = 50
 
@@ -65,6 +65,8 @@ class ShopifyAdmin:
         session: requests.Session | None = None,
         timeout: float = DEFAULT_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
+        max_throttle_retries: int = 5,
+        defer_throttle_over: float | None = None,
     ) -> None:
         self.shop = shop
         self.api_version = api_version
@@ -76,6 +78,8 @@ class ShopifyAdmin:
             session=session,
             timeout=timeout,
             sleep=sleep,
+            max_throttle_retries=max_throttle_retries,
+            defer_throttle_over=defer_throttle_over,
         )
 
     @classmethod
@@ -115,19 +119,28 @@ class ShopifyAdmin:
         self, *, page_size: int = SYNC_PAGE_SIZE
     ) -> Iterator[ShortlinkTarget]:
         """Every active product that has no ``kliqs.short_url`` yet, page by page."""
+        return (t for t in self.iter_active_products(page_size=page_size) if not t.short_url)
+
+    def iter_active_products(self, *, page_size: int = SYNC_PAGE_SIZE) -> Iterator[ShortlinkTarget]:
+        """Every active product with its stored short URL (if any), page by page."""
         document = load_document("ProductsWithoutShortlink")
         after: str | None = None
         while True:
             data = self.client.execute(document, {"first": page_size, "after": after})
             connection = data.get("products") or {}
             for node in connection.get("nodes") or []:
-                target = self._target(node, data.get("shop"))
-                if not target.short_url:
-                    yield target
+                yield self._target(node, data.get("shop"))
             page = connection.get("pageInfo") or {}
             after = page.get("endCursor")
             if not page.get("hasNextPage") or not after:
                 return
+
+    def count_active_products(self) -> int | None:
+        """How many products are active (``productsCount``), or ``None`` if not told."""
+        data = self.client.execute(load_document("ActiveProductsCount"))
+        counted = data.get("productsCount")
+        count = counted.get("count") if isinstance(counted, Mapping) else None
+        return count if isinstance(count, int) and not isinstance(count, bool) else None
 
     def close(self) -> None:
         """Close the HTTP session this client created."""

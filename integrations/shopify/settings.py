@@ -47,6 +47,16 @@ class ShopifySettings(BaseSettings):
             return None
         return value
 
+    @field_validator("shop")
+    @classmethod
+    def _bare_domain(cls, value: str | None) -> str | None:
+        # "https://Toko.myshopify.com/" and "toko.myshopify.com" name the same shop; the
+        # webhook header X-Shopify-Shop-Domain carries the bare, lower-case form.
+        if value is None:
+            return None
+        bare = value.strip().lower().removeprefix("https://").removeprefix("http://")
+        return bare.rstrip("/")
+
     def require(self, *names: str) -> None:
         """Raise :class:`ShopifyNotConfigured` listing the ``SHOPIFY_*`` variables not set."""
         missing = [f"SHOPIFY_{name.upper()}" for name in names if not getattr(self, name)]

@@ -27,6 +27,9 @@ TRIGGERED_AT_HEADER = "X-Shopify-Triggered-At"
 #: Topics that can make a product need a short link.
 PRODUCT_TOPICS = frozenset({"products/create", "products/update"})
 PRODUCT_GID_PREFIX = "gid://shopify/Product/"
+#: Where the connector writes the short URL (metafield ``kliqs.short_url``, type ``url``).
+SHORT_URL_NAMESPACE = "kliqs"
+SHORT_URL_KEY = "short_url"
 
 
 class MalformedPayload(ValueError):
@@ -124,6 +127,9 @@ class ShopifyProduct:
     status: str
     published_at: datetime | None
     updated_at: datetime | None
+    #: Metafield ``kliqs.short_url`` when the subscription includes it (``metafield_namespaces:
+    #: ["kliqs"]``): the connector's own write-back coming back as ``products/update``.
+    short_url: str | None = None
 
 
 def parse_product(raw_body: bytes) -> ShopifyProduct:
@@ -151,12 +157,24 @@ def parse_product(raw_body: bytes) -> ShopifyProduct:
         status=status,
         published_at=_optional_time(data, "published_at"),
         updated_at=_optional_time(data, "updated_at"),
+        short_url=_short_url_metafield(data.get("metafields")),
     )
 
 
 def should_shorten(product: ShopifyProduct) -> bool:
     """Only active products get a short link; a draft is shortened once it is activated."""
     return product.status == "active"
+
+
+def _short_url_metafield(metafields: Any) -> str | None:
+    # Absent unless the subscription asked for the namespace; anything odd counts as absent.
+    for item in metafields if isinstance(metafields, list) else []:
+        if not isinstance(item, Mapping):
+            continue
+        if (item.get("namespace"), item.get("key")) == (SHORT_URL_NAMESPACE, SHORT_URL_KEY):
+            value = item.get("value")
+            return value if isinstance(value, str) and value else None
+    return None
 
 
 def _product_id(value: Any) -> int:

@@ -66,6 +66,10 @@ def _product_table(products: list[ProductRecord]) -> Table:
         error = product.last_error_code or ""
         if product.state == ProductState.PARKED and product.parked_until:
             error += f" (until {product.parked_until:%Y-%m-%d %H:%M} UTC)"
+        elif product.state == ProductState.FAILED and product.last_error_message:
+            # The code says what kind of failure; the message says what to fix (a shop's
+            # validation error, for instance).
+            error += f": {_excerpt(product.last_error_message)}"
         table.add_row(
             str(product.id),
             product.platform,
@@ -76,6 +80,11 @@ def _product_table(products: list[ProductRecord]) -> Table:
             error,
         )
     return table
+
+
+def _excerpt(message: str, limit: int = 120) -> str:
+    one_line = " ".join(message.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
 
 
 @connect_app.command()

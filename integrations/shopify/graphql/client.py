@@ -50,7 +50,9 @@ class GraphQLClient:
 
     ``sleep`` is injectable so tests can pin the throttle waits; ``max_throttle_retries``
     bounds how many times a ``THROTTLED`` answer is waited out before giving up with
-    :class:`GraphQLThrottledError`, and ``max_throttle_wait`` caps a single wait.
+    :class:`GraphQLThrottledError`, and ``max_throttle_wait`` caps a single wait. With
+    ``defer_throttle_over`` set, a wait longer than that is not slept at all: the error is
+    raised at once with its ``retry_after``, so a queue worker is not held for it.
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class GraphQLClient:
         sleep: Callable[[float], None] = time.sleep,
         max_throttle_retries: int = 5,
         max_throttle_wait: float = 60.0,
+        defer_throttle_over: float | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.headers = {
@@ -73,6 +76,7 @@ class GraphQLClient:
         self.timeout = timeout
         self.max_throttle_retries = max_throttle_retries
         self.max_throttle_wait = max_throttle_wait
+        self.defer_throttle_over = defer_throttle_over
         self.last_cost: QueryCost | None = None
         self._sleep = sleep
         self._owns_session = session is None
@@ -88,14 +92,18 @@ class GraphQLClient:
             self.last_cost = QueryCost.from_payload(reply.payload)
             if not (reply.status == 429 or is_throttled(reply.payload)):
                 return self._interpret(document, reply)
-            if waits >= self.max_throttle_retries:
+            wait = self._throttle_wait(reply)
+            deferred = self.defer_throttle_over is not None and wait > self.defer_throttle_over
+            if deferred or waits >= self.max_throttle_retries:
+                why = f"needs {wait:.2f}s" if deferred else f"still throttled after {waits} waits"
                 raise GraphQLThrottledError(
-                    f"{document.name}: still throttled after {waits} waits",
+                    f"{document.name}: throttled, {why}",
                     errors=_errors_of(reply.payload),
                     operation=document.name,
+                    retry_after=wait,
                 )
             waits += 1
-            wait = self._throttle_wait(reply)
+            wait = min(wait, self.max_throttle_wait)
             logger.info("%s throttled; waiting %.2fs (try %d)", document.name, wait, waits)
             self._sleep(wait)
 
@@ -145,7 +153,7 @@ class GraphQLClient:
         wait = cost.wait_seconds() if cost else None
         if wait is None:
             wait = reply.retry_after if reply.retry_after is not None else DEFAULT_THROTTLE_WAIT
-        return min(wait, self.max_throttle_wait)
+        return wait
 
     def _interpret(self, document: GraphQLDocument, reply: _Reply) -> dict[str, Any]:
         name = document.name

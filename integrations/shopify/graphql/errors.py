@@ -79,7 +79,11 @@ class GraphQLResponseError(GraphQLClientError):
 
 
 class GraphQLThrottledError(GraphQLResponseError):
-    """Shopify kept answering ``THROTTLED`` after the client's bounded waits."""
+    """Shopify kept answering ``THROTTLED`` after the client's bounded waits.
+
+    ``retry_after`` is how long the cost figures said to wait (seconds), when known: a
+    worker hands it to its queue rather than sleeping that long itself.
+    """
 
     is_transient = True
 
@@ -89,9 +93,11 @@ class GraphQLThrottledError(GraphQLResponseError):
         *,
         errors: Sequence[Mapping[str, Any]],
         operation: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, errors=errors, operation=operation)
         self.is_transient = True
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from integrations.shopify.graphql import (
 )
 
 EXPECTED = {
+    "ActiveProductsCount": "query",
     "ProductForShortlink": "query",
     "ProductsWithoutShortlink": "query",
     "SetShortlink": "mutation",
