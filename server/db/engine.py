@@ -53,7 +53,8 @@ def _sqlite_engine(settings: Settings, url: str, *, pool: bool, writer: bool) ->
     def _begin(conn: Any) -> None:
         # A writer takes the write lock at BEGIN: a deferred transaction that reads then
         # writes can fail with SQLITE_BUSY instead of waiting, which would break exact quotas.
-        conn.exec_driver_sql(begin)
+        # (Straight on the driver: this runs for every API request.)
+        conn.connection.driver_connection.execute(begin)
 
     return engine
 

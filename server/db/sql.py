@@ -8,15 +8,19 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import InstrumentedAttribute
 
+from server.db.hot import HotStatement
+
 
 @cache
-def _insert_ignore(dialect: str, table: Table, key: str, columns: tuple[str, ...]) -> Any:
+def _insert_ignore(dialect: str, table: Table, key: str, columns: tuple[str, ...]) -> HotStatement:
     column = table.c[key]
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(table).on_conflict_do_nothing().returning(column)
-    return insert(table).prefix_with("OR IGNORE").returning(column)
+        stmt: Any = pg_insert(table).on_conflict_do_nothing().returning(column)
+    else:
+        stmt = insert(table).prefix_with("OR IGNORE").returning(column)
+    return HotStatement(stmt, column_keys=columns)
 
 
 def insert_if_absent(
@@ -26,8 +30,8 @@ def insert_if_absent(
 
     Uses ``ON CONFLICT DO NOTHING`` (PostgreSQL) or ``OR IGNORE`` (SQLite) with RETURNING,
     because rowcount is not reliable for these statements on every driver. The statement is
-    built once per table and dialect.
+    compiled once per table, columns and dialect.
     """
     table = key.class_.__table__
     stmt = _insert_ignore(conn.dialect.name, table, key.key, tuple(values))
-    return conn.execute(stmt, values).first() is not None
+    return stmt.execute(conn, values).first() is not None

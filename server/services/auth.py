@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, bindparam, select, update
 
 from server.api.errors import ApiError, ErrorCode
+from server.db.hot import HotStatement
 from server.db.models import Account, ApiKey
 from server.services.keys import hash_key, looks_like_key
 from server.services.plans import Plan, get_plan
@@ -46,7 +47,7 @@ def bearer_token(header: str | None) -> str:
     return token
 
 
-_LOOKUP = (
+_LOOKUP = HotStatement(
     select(
         ApiKey.id,
         ApiKey.name,
@@ -60,17 +61,20 @@ _LOOKUP = (
     .join(Account, Account.id == ApiKey.account_id)
     .where(ApiKey.key_hash == bindparam("key_hash"))
 )
+_TOUCH = HotStatement(
+    update(ApiKey).where(ApiKey.id == bindparam("b_key")).values(last_used_at=bindparam("b_now"))
+)
 
 
 def authenticate(conn: Connection, header: str | None, *, now: datetime) -> Caller:
     """The caller behind ``header``, or the contract's 401 for it."""
     token = bearer_token(header)
-    row = conn.execute(_LOOKUP, {"key_hash": hash_key(token)}).first()
+    row = _LOOKUP.execute(conn, {"key_hash": hash_key(token)}).first()
     if row is None:
         raise ApiError(ErrorCode.INVALID_API_KEY)
     key_id, name, last4, revoked_at, last_used_at, account_id, email, plan = row
     if revoked_at is not None:
         raise ApiError(ErrorCode.REVOKED_API_KEY)
     if last_used_at is None or now - last_used_at >= LAST_USED_RESOLUTION:
-        conn.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=now))
+        _TOUCH.execute(conn, {"b_key": key_id, "b_now": now})
     return Caller(key_id, name, last4, account_id, email, get_plan(plan))

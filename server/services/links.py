@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, up
 
 from server.api.errors import ApiError, ErrorCode
 from server.clock import iso
+from server.db.hot import HotStatement
 from server.db.models import Account, Link, Name
 from server.db.sql import insert_if_absent
 from server.services.auth import Caller
@@ -63,17 +64,23 @@ def claim_name(conn: Connection, name: str, kind: str) -> bool:
     return insert_if_absent(conn, Name.name, {"name": name, "kind": kind})
 
 
-_RESERVE_SLOT = (
+_RESERVE_SLOT = HotStatement(
     update(Account)
     .where(Account.id == bindparam("b_account"), Account.links_count < bindparam("b_max"))
     .values(links_count=Account.links_count + 1)
 )
-_INSERT_LINK = insert(Link)
+_INSERT_LINK = HotStatement(
+    insert(Link),
+    column_keys=[
+        "id", "account_id", "code", "destination_url", "title", "description", "expires_at",
+        "password_hash", "clicks", "created_at", "updated_at",
+    ],
+)
 
 
 def _reserve_link_slot(conn: Connection, caller: Caller) -> None:
     params = {"b_account": caller.account_id, "b_max": caller.plan.max_links}
-    if conn.execute(_RESERVE_SLOT, params).rowcount != 1:
+    if _RESERVE_SLOT.execute(conn, params).rowcount != 1:
         raise ApiError(ErrorCode.SHORTLINK_LIMIT_REACHED)
 
 
@@ -108,7 +115,7 @@ def create_link(
         "created_at": now,
         "updated_at": now,
     }
-    conn.execute(_INSERT_LINK, row)
+    _INSERT_LINK.execute(conn, row)
     return row
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Connection, bindparam, select, update
 
 from server.api.errors import ApiError, ErrorCode
 from server.clock import next_month_start, period_of
+from server.db.hot import HotStatement
 from server.db.models import Usage
 from server.db.sql import insert_if_absent
 from server.services.auth import Caller
@@ -41,7 +42,7 @@ class UsageState:
 
 
 # Built once: constructing statements per request costs more than running them on SQLite.
-_BUMP = (
+_BUMP = HotStatement(
     update(Usage)
     .where(
         Usage.account_id == bindparam("b_account"),
@@ -55,7 +56,7 @@ _BUMP = (
 
 def _bump(conn: Connection, account_id: str, period: str, limit: int) -> int | None:
     params = {"b_account": account_id, "b_period": period, "b_limit": limit}
-    return conn.execute(_BUMP, params).scalar()
+    return _BUMP.execute(conn, params).scalar()  # type: ignore[no-any-return]
 
 
 def count_request(conn: Connection, caller: Caller, *, now: datetime) -> UsageState:
