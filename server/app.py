@@ -16,6 +16,7 @@ from starlette.types import ASGIApp
 
 from server import clock, dash, public
 from server.api import handlers
+from server.api.hot_routes import HotRoutes
 from server.api.router import api_router
 from server.config import Settings, get_settings
 from server.middleware import RequestIdMiddleware
@@ -37,7 +38,7 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     api = _fastapi_app(kliqs)
     dash.install(api, kliqs)
     public.install(api, kliqs)
-    return RequestIdMiddleware(public.wrap(api, kliqs))
+    return RequestIdMiddleware(public.wrap(HotRoutes(api), kliqs))
 
 
 def _fastapi_app(kliqs: Kliqs) -> FastAPI:
