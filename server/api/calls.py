@@ -46,7 +46,7 @@ def run_call(
     now = utcnow()
     usage: UsageState | None = None
     try:
-        with kliqs.engine.begin() as conn:
+        with kliqs.transaction() as conn:
             caller = authenticate(conn, authorization, now=now)
             if replay is not None:
                 stored = replay(conn, caller, now)

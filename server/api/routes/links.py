@@ -52,7 +52,8 @@ async def _prepare(request: Request, kliqs: Kliqs, *, partial: bool) -> Prepared
     try:
         raw = await read_body(request, kliqs.settings.max_body_bytes)
         body = parse_json_object(raw)
-        fingerprint = idempotency.request_fingerprint(body)
+        if request.headers.get("idempotency-key") is not None:
+            fingerprint = idempotency.request_fingerprint(body)
         fields = validate_link_fields(
             body,
             now=utcnow(),
