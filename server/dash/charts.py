@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from markupsafe import Markup, escape
 
@@ -10,20 +11,21 @@ WIDTH, HEIGHT = 600, 160
 _GAP = 2
 
 
-def bar_chart(per_day: list[tuple[date, int]], *, label: str, day_label: str) -> Markup:
-    """Bars of clicks per day; each bar's ``<title>`` names its day and count.
+def bar_chart(per_day: Sequence[Mapping[str, Any]], *, label: str, day_label: str) -> Markup:
+    """Bars of ``[{"date": "2026-06-07", "clicks": 3}, ...]`` (the stats' ``per_day``).
 
-    ``label`` is the chart's accessible name; ``day_label`` a template such as
-    ``"{date}: {clicks} klik"``. Axis text is left to the page (HTML scales better than SVG
-    text across phone and desktop widths).
+    Each bar's ``<title>`` names its day and count (``day_label`` is a template such as
+    ``"{date}: {clicks} klik"``); ``label`` is the chart's accessible name. Axis text is left
+    to the page: HTML text scales better than SVG text across phone and desktop widths.
     """
-    peak = max((n for _, n in per_day), default=0)
+    peak = max((int(day["clicks"]) for day in per_day), default=0)
     slot = WIDTH / max(len(per_day), 1)
     bars = []
-    for i, (day, clicks) in enumerate(per_day):
-        height = 0.0 if peak == 0 else (HEIGHT - 4) * clicks / peak
-        height = max(height, 1.5)  # a hairline marks days without clicks
-        title = escape(day_label.format(date=day.isoformat(), clicks=clicks))
+    for i, day in enumerate(per_day):
+        clicks = int(day["clicks"])
+        height = (HEIGHT - 4) * clicks / peak if peak else 0.0
+        height = max(height, 1.5)  # a hairline marks the days without clicks
+        title = escape(day_label.format(date=day["date"], clicks=clicks))
         css = "bar" if clicks else "bar empty"
         bars.append(
             f'<rect class="{css}" x="{i * slot + _GAP / 2:.1f}" y="{HEIGHT - height:.1f}" '

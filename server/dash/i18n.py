@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from starlette.requests import Request
 
@@ -39,7 +39,7 @@ def format_number(value: int, lang: str) -> str:
     return grouped if lang == "en" else grouped.replace(",", ".")
 
 
-def format_date(moment: datetime, lang: str) -> str:
+def format_date(moment: date, lang: str) -> str:
     """``7 Jun 2026`` (month names in ``lang``)."""
     return f"{moment.day} {_MONTHS[lang][moment.month - 1]} {moment.year}"
 

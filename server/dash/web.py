@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
@@ -14,13 +14,15 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from server.api.errors import ErrorCode
 from server.clock import utcnow
 from server.dash import i18n
+from server.dash.messages import MESSAGES
 from server.dash.sessions import DashUser, find_session, new_token, tokens_match
 from server.state import Kliqs
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-_UNKNOWN = object()
+_USER_KEY = "kliqs.dash_user"  # the looked-up user, kept in the scope for the request
 
 
 class LoginRequired(Exception):
@@ -93,15 +95,15 @@ def dash_of(request: Request) -> Dash:
 
 async def optional_user(request: Request) -> DashUser | None:
     """The signed-in user, or None (looked up once per request)."""
-    cached = getattr(request.state, "dash_user", _UNKNOWN)
-    if cached is not _UNKNOWN:
-        return cached  # type: ignore[no-any-return]
+    cached: tuple[DashUser | None] | None = request.scope.get(_USER_KEY)
+    if cached is not None:
+        return cached[0]
     dash = dash_of(request)
     token = request.cookies.get(dash.cookies.session)
     user = None
     if token:
         user = await dash.kliqs.run(_find, dash.kliqs, token)
-    request.state.dash_user = user
+    request.scope[_USER_KEY] = (user,)
     return user
 
 
@@ -191,15 +193,24 @@ def render(
         here=request.url.path,
         public_base=dash.public_base,
         t=lambda key, **params: i18n.translate(lang, key, **params),
+        has_text=lambda key: key in MESSAGES,
         num=lambda value: i18n.format_number(value, lang),
         date=lambda value: i18n.format_date(value, lang),
         datetime=lambda value: i18n.format_datetime(value, lang),
-        **context,
+        day=lambda iso_text: i18n.format_date(date.fromisoformat(iso_text[:10]), lang),
+        **{"nav": None, "notice": None, "error": None, **context},
     )
     response = HTMLResponse(page, status, headers=security_headers(dash))
     if user is None and request.cookies.get(dash.cookies.csrf) != pre_token:
         dash.cookies.set(response, dash.cookies.csrf, pre_token, max_age=None)
     return response
+
+
+def not_found(request: Request, user: DashUser | None) -> HTMLResponse:
+    """The dashboard's 404 page (another account's link or key is simply not found)."""
+    lang = i18n.language_of(request)
+    return render(request, "error.html", user=user, status=404,
+                  message=ErrorCode.NOT_FOUND.message(lang))
 
 
 def security_headers(dash: Dash) -> dict[str, str]:

@@ -139,3 +139,28 @@ class BioPage(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     links: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GateFailure(Base):
+    """A wrong (or still checking) password try on a protected link, per hashed visitor.
+
+    Rows older than the lock-out window are deleted as new tries come in.
+    """
+
+    __tablename__ = "gate_failures"
+    __table_args__ = (Index("ix_gate_failures_link_visitor_ts", "link_id", "visitor", "ts"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    link_id: Mapped[str] = mapped_column(ForeignKey("links.id", ondelete="CASCADE"))
+    visitor: Mapped[str] = mapped_column(String(32))
+    ts: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ServerSecret(Base):
+    """Secrets the server makes itself when ``KLIQS_SECRET_KEY`` is unset, shared by every
+    worker through the database (cookie signing, visitor-hash salt)."""
+
+    __tablename__ = "server_secrets"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))

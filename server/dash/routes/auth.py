@@ -75,12 +75,15 @@ async def signup(request: Request, form: PublicForm) -> Response:
     email, password = text(form, "email"), str(form.get("password") or "")
     error = _signup_problem(email, password)
     if error is None:
+        # Counted before the (costly) hashing: the per-IP limit also bounds sign-up floods.
+        allowed = await dash.kliqs.run(_record, dash, "signup", email, _client_ip(request))
+        error = None if allowed is not None else "error.too_many"
+    if error is None:
         password_hash = await run_in_threadpool(hash_password, password)
-        token, error = await dash.kliqs.run(
-            _create, dash, email, password_hash, _client_ip(request)
-        )
+        token = await dash.kliqs.run(_create, dash, email, password_hash)
         if token is not None:
             return _signed_in(dash, token, "/dash?msg=welcome")
+        error = "error.email_taken"
     status = 429 if error == "error.too_many" else 400
     return render(request, "signup.html", user=None, email=email, error=error, status=status)
 
@@ -95,21 +98,24 @@ def _signup_problem(email: str, password: str) -> str | None:
     return None
 
 
-def _create(dash: Dash, email: str, password_hash: str, ip: str) -> tuple[str | None, str | None]:
-    """``(session token, None)``, or ``(None, message key)`` when refused."""
-    now = utcnow()
+def _record(dash: Dash, kind: str, email: str, ip: str) -> int | None:
+    """Record a try; its id, or None when the email or the IP is over the limit."""
     with dash.kliqs.engine.begin() as conn:
-        if not record_attempt(conn, "signup", email, ip, limit=_limit(dash), now=now).allowed:
-            return None, "error.too_many"
+        attempt = record_attempt(conn, kind, email, ip, limit=_limit(dash), now=utcnow())
+    return attempt.id if attempt.allowed else None
+
+
+def _create(dash: Dash, email: str, password_hash: str) -> str | None:
+    """The new account's first session token, or None when the email is taken."""
     with dash.kliqs.engine.begin() as conn:
         try:
             account_id = create_account(conn, email)
         except AccountError:
-            return None, "error.email_taken"
+            return None
         conn.execute(
             update(Account).where(Account.id == account_id).values(password_hash=password_hash)
         )
-        return create_session(conn, account_id, now=now, lifetime=dash.session_lifetime), None
+        return create_session(conn, account_id, now=utcnow(), lifetime=dash.session_lifetime)
 
 
 @router.get("/login")
@@ -129,7 +135,7 @@ async def login(request: Request, form: PublicForm) -> Response:
     dash = dash_of(request)
     email, password = text(form, "email"), str(form.get("password") or "")
     target = safe_next(text(form, "next"))
-    attempt = await dash.kliqs.run(_record_login, dash, email, _client_ip(request))
+    attempt = await dash.kliqs.run(_record, dash, "login", email, _client_ip(request))
     if attempt is None:
         return render(request, "login.html", user=None, email=email, error="error.too_many",
                       next=target, notice=None, status=429)
@@ -141,12 +147,6 @@ async def login(request: Request, form: PublicForm) -> Response:
     old = request.cookies.get(dash.cookies.session)
     token = await dash.kliqs.run(_start, dash, stored[0], attempt, old)
     return _signed_in(dash, token, target)
-
-
-def _record_login(dash: Dash, email: str, ip: str) -> int | None:
-    with dash.kliqs.engine.begin() as conn:
-        attempt = record_attempt(conn, "login", email, ip, limit=_limit(dash), now=utcnow())
-    return attempt.id if attempt.allowed else None
 
 
 def _password_of(dash: Dash, email: str) -> tuple[str, str] | None:

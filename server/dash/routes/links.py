@@ -10,18 +10,28 @@ import re
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from server.api.errors import ApiError, ErrorCode
+from server.api.errors import ApiError
 from server.clock import utcnow
-from server.dash import stats as link_stats
-from server.dash.i18n import language_of
+from server.dash.charts import bar_chart
+from server.dash.i18n import language_of, translate
 from server.dash.sessions import DashUser
-from server.dash.web import CurrentUser, SessionForm, dash_of, redirect, render, text
+from server.dash.web import (
+    CurrentUser,
+    SessionForm,
+    dash_of,
+    not_found,
+    redirect,
+    render,
+    text,
+)
+from server.public.stats import link_stats
 from server.services import links
 from server.services.passwords import hash_password
 from server.services.validation import LinkInput, validate_link_fields
@@ -30,6 +40,7 @@ from server.state import Kliqs
 router = APIRouter()
 
 PAGE_SIZE = 20
+STATS_DAYS = 30
 _DATETIME_LOCAL = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?")
 _NOTICES = {"created": "notice.link_created", "deleted": "notice.link_deleted"}
 
@@ -48,7 +59,7 @@ def _page(
     return rows, next_cursor, fresh
 
 
-def _own_link(conn: Any, user: DashUser, id_or_code: str) -> Row[Any] | None:
+def _own_link(conn: Connection, user: DashUser, id_or_code: str) -> Row[Any] | None:
     try:
         return links.get_link(conn, user.caller, id_or_code)
     except ApiError:
@@ -142,17 +153,23 @@ async def detail(request: Request, user: CurrentUser, link_id: str) -> Response:
     kliqs = dash_of(request).kliqs
     found = await kliqs.run(_read, kliqs, user, link_id)
     if found is None:
-        return _not_found(request, user)
+        return not_found(request, user)
     row, stats = found
-    return render(request, "link.html", user=user, nav="links", link=row, stats=stats)
+    lang = language_of(request)
+    chart = bar_chart(
+        stats["per_day"],
+        label=translate(lang, "stats.per_day", days=STATS_DAYS),
+        day_label=translate(lang, "stats.day_label"),
+    )
+    return render(request, "link.html", user=user, nav="links", link=row, stats=stats, chart=chart)
 
 
-def _read(kliqs: Kliqs, user: DashUser, link_id: str) -> tuple[Row[Any], link_stats.Stats] | None:
+def _read(kliqs: Kliqs, user: DashUser, link_id: str) -> tuple[Row[Any], dict[str, Any]] | None:
     with kliqs.reader.begin() as conn:
         row = _own_link(conn, user, link_id)
         if row is None:
             return None
-        return row, link_stats.read(conn, str(row.id), now=utcnow(), days=link_stats.DAYS)
+        return row, link_stats(conn, str(row.id), days=STATS_DAYS, now=utcnow())
 
 
 @router.get("/links/{link_id}/delete")
@@ -161,7 +178,7 @@ async def confirm_delete(request: Request, user: CurrentUser, link_id: str) -> R
     kliqs = dash_of(request).kliqs
     row = await kliqs.run(_get, kliqs, user, link_id)
     if row is None:
-        return _not_found(request, user)
+        return not_found(request, user)
     return render(request, "confirm_delete.html", user=user, nav="links", link=row)
 
 
@@ -176,7 +193,7 @@ async def delete(request: Request, user: CurrentUser, form: SessionForm, link_id
     kliqs = dash_of(request).kliqs
     code = await kliqs.run(_delete, kliqs, user, link_id)
     if code is None:
-        return _not_found(request, user)
+        return not_found(request, user)
     hook = kliqs.extras.get("on_link_changed")  # the redirect cache, when the public side runs
     if hook is not None:
         hook(code)
@@ -191,8 +208,4 @@ def _delete(kliqs: Kliqs, user: DashUser, link_id: str) -> str | None:
         links.delete_link(conn, user.caller, str(row.id), now=utcnow())
         return str(row.code)
 
-
-def _not_found(request: Request, user: DashUser) -> Response:
-    return render(request, "error.html", user=user, status=404,
-                  message=ErrorCode.NOT_FOUND.message(language_of(request)))
 

@@ -12,7 +12,7 @@ from alembic import op
 import server.db.types
 
 revision = "0003"
-down_revision = "0001"  # TEMPORARY: becomes "0002" once the public side's migration lands
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
