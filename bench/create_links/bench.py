@@ -98,10 +98,17 @@ def rss_mb(pid: int) -> float:
 
 
 def exactness(settings: Settings) -> tuple[int, int]:
+    """Links stored and requests counted, read in ONE statement (one snapshot), after the
+    requests wrk left in flight have had time to finish."""
+    time.sleep(1)
     engine = make_engine(settings)
     with engine.connect() as conn:
-        links = conn.execute(select(func.count()).select_from(Link)).scalar_one()
-        counted = conn.execute(select(func.sum(Usage.requests_used))).scalar_one() or 0
+        links, counted = conn.execute(
+            select(
+                select(func.count()).select_from(Link).scalar_subquery(),
+                select(func.coalesce(func.sum(Usage.requests_used), 0)).scalar_subquery(),
+            )
+        ).one()
     engine.dispose()
     return int(links), int(counted)
 

@@ -50,4 +50,7 @@ def serve(
         # API clients and the SDK reuse connections; 5 s (uvicorn's default) drops them
         # between bursts of a shop sync.
         timeout_keep_alive=30,
+        # X-Forwarded-* are read only where we trust them (KLIQS_COUNTRY_HEADER and the
+        # public side's client IP setting), not on every request by uvicorn.
+        proxy_headers=False,
     )

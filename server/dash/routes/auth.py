@@ -27,6 +27,7 @@ from server.dash.web import (
     text,
 )
 from server.db.models import Account
+from server.public.visitors import client_ip
 from server.services.accounts import AccountError, create_account, normalise_email
 from server.services.passwords import hash_password, verify_password
 
@@ -41,8 +42,12 @@ def _dummy_hash() -> str:
     return hash_password("kliqs-no-such-account")
 
 
-def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+def _client_ip(request: Request, dash: Dash) -> str:
+    """The address log-in limits count by: the trusted proxy header when one is configured
+    (``KLIQS_CLIENT_IP_HEADER``, as for clicks), else the socket peer."""
+    name = dash.kliqs.settings.client_ip_header
+    forwarded = request.headers.get(name) if name else None
+    return client_ip(forwarded, request.client.host if request.client else None) or "unknown"
 
 
 def _limit(dash: Dash) -> AttemptLimit:
@@ -76,7 +81,7 @@ async def signup(request: Request, form: PublicForm) -> Response:
     error = _signup_problem(email, password)
     if error is None:
         # Counted before the (costly) hashing: the per-IP limit also bounds sign-up floods.
-        allowed = await dash.kliqs.run(_record, dash, "signup", email, _client_ip(request))
+        allowed = await dash.kliqs.run(_record, dash, "signup", email, _client_ip(request, dash))
         error = None if allowed is not None else "error.too_many"
     if error is None:
         password_hash = await run_in_threadpool(hash_password, password)
@@ -135,7 +140,7 @@ async def login(request: Request, form: PublicForm) -> Response:
     dash = dash_of(request)
     email, password = text(form, "email"), str(form.get("password") or "")
     target = safe_next(text(form, "next"))
-    attempt = await dash.kliqs.run(_record, dash, "login", email, _client_ip(request))
+    attempt = await dash.kliqs.run(_record, dash, "login", email, _client_ip(request, dash))
     if attempt is None:
         return render(request, "login.html", user=None, email=email, error="error.too_many",
                       next=target, notice=None, status=429)

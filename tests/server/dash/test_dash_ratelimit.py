@@ -16,11 +16,9 @@ LIMIT = 3
 
 @pytest.fixture(scope="module")
 def live_server(database: Database, module_dir: Path) -> Iterator[ProcessServer]:
-    """A server with a small log-in limit (the client IP comes from X-Forwarded-For, which
-    uvicorn trusts from 127.0.0.1, the test's own address)."""
-    server = ProcessServer(
-        database, module_dir, env={"KLIQS_DASH_LOGIN_MAX_ATTEMPTS": str(LIMIT)}
-    ).start()
+    """A server with a small log-in limit, behind a "proxy" that sets X-Forwarded-For."""
+    env = {"KLIQS_DASH_LOGIN_MAX_ATTEMPTS": str(LIMIT), "KLIQS_CLIENT_IP_HEADER": "X-Forwarded-For"}
+    server = ProcessServer(database, module_dir, env=env).start()
     yield server
     server.stop()
 
