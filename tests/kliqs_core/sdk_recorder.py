@@ -34,7 +34,7 @@ __all__ = [
 BASE_URL = "http://kliqs.test"
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_REQUEST_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?![0-9a-f])")
+_REQUEST_ID = re.compile(r"(?<![0-9a-f])(?:[0-9a-f]{32}|[0-9a-f]{24})(?![0-9a-f])")  # uuid4 hex or ours
 # The server's generated codes: 7 of "abcdefghjkmnpqrstuvwxyz23456789" (no 0 o 1 l i).
 # Scenarios give every custom slug a hyphen or a length other than 7, so none matches.
 _GENERATED_CODE = re.compile(r"[a-hjkmnp-z2-9]{7}")
