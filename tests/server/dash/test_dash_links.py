@@ -76,6 +76,7 @@ def test_the_list_is_newest_first_searchable_and_paged(
         for n in range(23):
             body = {"url": f"https://tokoku.id/p/{n}", "title": "Kaos" if n % 5 == 0 else "Topi"}
             answer = api.post("/api/v1/links", json=body, headers={"Authorization": f"Bearer {key}"})
+            assert answer.status_code == 201, answer.text
             made.append(answer.json()["data"]["short_code"])
     first = user.get("/dash/links").text
     assert _codes(first) == made[::-1][:20]
