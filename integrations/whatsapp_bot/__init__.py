@@ -1,6 +1,9 @@
 """The Kliqs WhatsApp bot: a Cloud API client, webhook handling, commands and a send limiter.
 
-Framework-free pieces only; the connector wires them into routes and Celery tasks.
+The pieces imported here are framework-free. As a connector plug-in
+(``KLIQS_CONNECTOR_PLUGINS=whatsapp``), :func:`setup` wires the bot into the runtime: the
+``/webhooks/whatsapp`` route, the product broadcast on the notify step, its Celery tasks and
+its sweeper (see ``plugin.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,15 @@ from integrations.whatsapp_bot.webhooks import (
     verify_signature,
 )
 
+
+
+def setup() -> None:
+    """Connector plug-in entry point: check the settings, register route, notifier and tasks."""
+    from integrations.whatsapp_bot.plugin import setup as _setup
+
+    _setup()
+
+
 __all__ = [
     "Action",
     "Command",
@@ -47,6 +59,7 @@ __all__ = [
     "parse_notification",
     "reply_language",
     "reply_text",
+    "setup",
     "verify_challenge",
     "verify_signature",
 ]

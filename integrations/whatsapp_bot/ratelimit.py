@@ -3,6 +3,11 @@
 Two backends behind one :class:`TokenBucket`: in-process (one worker) and Redis (every worker
 of every machine shares one bucket per phone number id; the refill and take run in one Lua script
 on Redis's own clock, so they are atomic and need no synchronised clocks).
+
+:meth:`TokenBucket.acquire` *reserves*: one call takes the next token even if it is not there
+yet (the bucket goes into debt, never further than ``timeout`` seconds of refill) and sleeps
+until its turn. Many waiting workers then cost one round trip each and leave at evenly spaced
+times, instead of all waking together to race for each new token.
 """
 
 from __future__ import annotations
@@ -24,6 +29,11 @@ _EPSILON = 1e-9
 class _Backend(Protocol):
     def take(self, tokens: float) -> float:
         """Take ``tokens`` and return 0, or take nothing and return the seconds to wait."""
+        ...
+
+    def reserve(self, tokens: float, max_wait: float) -> float | None:
+        """Take ``tokens`` now, in debt if need be, and return the seconds until they are
+        covered; None (nothing taken) when that is longer than ``max_wait``."""
         ...
 
 
@@ -49,6 +59,21 @@ class LocalBackend:
                 self._tokens = max(0.0, self._tokens - tokens)
                 return 0.0
             return (tokens - self._tokens) / self._rate
+
+    def reserve(self, tokens: float, max_wait: float) -> float | None:
+        """Take ``tokens`` in debt if need be; the wait until covered, or None past ``max_wait``."""
+        with self._lock:
+            now = self._clock()
+            elapsed = max(0.0, now - self._updated)
+            self._tokens = min(self._capacity, self._tokens + elapsed * self._rate)
+            self._updated = now
+            wait = max(0.0, (tokens - self._tokens) / self._rate)
+            if wait <= _EPSILON:
+                wait = 0.0
+            if wait > max_wait + _EPSILON:
+                return None
+            self._tokens -= tokens
+            return wait
 
 
 # KEYS[1] bucket; ARGV rate, capacity, tokens wanted. Returns the wait in seconds as a string,
@@ -81,6 +106,37 @@ return string.format('%.6f', wait)
 """
 
 
+# KEYS[1] bucket; ARGV rate, capacity, tokens wanted, longest wait. Returns "<wait>" when the
+# tokens were taken (the balance may go negative: a reservation), "-1" when the wait is too long.
+_LUA_RESERVE = """
+local rate = tonumber(ARGV[1])
+local capacity = tonumber(ARGV[2])
+local wanted = tonumber(ARGV[3])
+local max_wait = tonumber(ARGV[4])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1])
+local ts = tonumber(state[2])
+if tokens == nil or ts == nil then
+  tokens = capacity
+  ts = now
+end
+tokens = math.min(capacity, tokens + math.max(0, now - ts) * rate)
+local wait = math.max(0, (wanted - tokens) / rate)
+if wait < 1e-6 then wait = 0 end
+local answer = '-1'
+if wait <= max_wait + 1e-6 then
+  tokens = tokens - wanted
+  answer = string.format('%.6f', wait)
+end
+redis.call('HSET', KEYS[1],
+  'tokens', string.format('%.6f', tokens), 'ts', string.format('%.6f', now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((capacity - tokens) / rate * 1000) + 1000)
+return answer
+"""
+
+
 class RedisBackend:
     """A bucket in Redis shared by all workers, keyed by ``key`` (the phone number id)."""
 
@@ -89,11 +145,19 @@ class RedisBackend:
         self._rate = rate
         self._capacity = capacity
         self._script = client.register_script(_LUA_TAKE)
+        self._reserve = client.register_script(_LUA_RESERVE)
 
     def take(self, tokens: float) -> float:
         """Take ``tokens`` and return 0, or take nothing and return the seconds to wait."""
         answer = self._script(keys=[self._key], args=[self._rate, self._capacity, tokens])
         return float(answer.decode() if isinstance(answer, bytes) else answer)
+
+    def reserve(self, tokens: float, max_wait: float) -> float | None:
+        """Take ``tokens`` in debt if need be; the wait until covered, or None past ``max_wait``."""
+        args = [self._rate, self._capacity, tokens, min(max_wait, 1e9)]
+        answer = self._reserve(keys=[self._key], args=args)
+        wait = float(answer.decode() if isinstance(answer, bytes) else answer)
+        return None if wait < 0 else wait
 
 
 class TokenBucket:
@@ -143,12 +207,11 @@ class TokenBucket:
         return self._backend.take(tokens)
 
     def acquire(self, timeout: float | None = None) -> bool:
-        """Wait for one token; False if it cannot come within ``timeout`` seconds (None: wait)."""
-        deadline = None if timeout is None else self._clock() + timeout
-        while True:
-            wait = self.try_acquire()
-            if wait <= 0:
-                return True
-            if deadline is not None and self._clock() + wait > deadline:
-                return False
+        """Wait for one token; False (and nothing taken) if it cannot come within ``timeout``
+        seconds (None: wait as long as needed). The token is reserved first, then waited for."""
+        wait = self._backend.reserve(1, float("inf") if timeout is None else timeout)
+        if wait is None:
+            return False
+        if wait > 0:
             self._sleep(wait)
+        return True

@@ -36,6 +36,26 @@ class WhatsAppSettings(BaseSettings):
     template_language: str = "id"
     mps: int = Field(default=80, gt=0)
     """Messages per second for this number (80 by default, 1,000 once Meta upgrades it)."""
+    headroom: float = Field(default=0.05, ge=0, lt=0.5)
+    """Share of ``mps`` left unused: Meta counts arrivals, and scheduling and network jitter
+    bunch evenly spaced sends together, so pacing at exactly ``mps`` would sometimes exceed it."""
+    burst: float | None = Field(default=None, ge=1)
+    """Token bucket capacity: sends allowed at once after a pause (default ``mps / 10``)."""
+    redis_url: str | None = None
+    """Redis for the shared token bucket; unset: ``KLIQS_BROKER_URL`` when it is Redis."""
+    timeout: float = Field(default=10.0, gt=0)
+    """Seconds for one Graph API request."""
+    retry_base: float = Field(default=2.0, gt=0)
+    """First backoff in seconds after 130429, 131056 (at least 6 s) or a 5xx; doubles each time."""
+    retry_cap: float = Field(default=300.0, gt=0, le=3000)
+    """Longest backoff in seconds (under Redis' one-hour visibility timeout)."""
+    max_attempts: int = Field(default=8, ge=1)
+    """Send attempts per message before it fails for good."""
+    claim_seconds: float = Field(default=60.0, gt=0)
+    """How long a send holds its message: a third of it at most waits for a send token, and
+    it must outlast that plus ``timeout`` (the request) plus a database write."""
+    resend_grace: float = Field(default=60.0, ge=0)
+    """Seconds after a lost send's claim ran out to wait for a status webhook before resending."""
 
     @field_validator("api_version")
     @classmethod
@@ -46,6 +66,16 @@ class WhatsAppSettings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @property
+    def send_rate(self) -> float:
+        """Messages per second the token bucket refills at: ``mps`` less the headroom."""
+        return self.mps * (1 - self.headroom)
+
+    @property
+    def bucket_capacity(self) -> float:
+        """The token bucket's capacity (``burst``, else a tenth of a second's worth, at least 1)."""
+        return self.burst if self.burst is not None else max(1.0, self.mps / 10)
 
     @field_validator("template_name")
     @classmethod

@@ -1,6 +1,8 @@
-"""WooCommerce connector pieces: webhook checks and parsing, the REST client, settings.
+"""WooCommerce connector: webhook checks and parsing, the REST client, settings, the plug-in.
 
-Framework-free; the connector runtime wires them into its inbox, tasks and pipeline.
+The pure pieces (signatures, payloads, REST client, settings) are framework-free. The
+connector plug-in lives in `integrations.woocommerce.plugin` and is loaded lazily by `setup`
+(``KLIQS_CONNECTOR_PLUGINS=woocommerce``), so importing this package stays cheap.
 """
 
 from __future__ import annotations
@@ -64,6 +66,14 @@ __all__ = [
     "load_settings",
     "parse_delivery",
     "parse_product",
+    "setup",
     "should_shorten",
     "verify_signature",
 ]
+
+
+def setup() -> None:
+    """Connector plug-in entry point: register the platform and ``/webhooks/woocommerce``."""
+    from integrations.woocommerce.plugin import setup as _setup
+
+    _setup()

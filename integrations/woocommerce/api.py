@@ -9,7 +9,7 @@ http -> OAuth 1.0a one-legged signature in the query string.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -87,12 +87,14 @@ class WooCommerceClient:
         status: str = "publish",
         modified_after: datetime | None = None,
         per_page: int = MAX_PER_PAGE,
+        on_total: Callable[[int], None] | None = None,
     ) -> Iterator[WooProduct]:
         """Yield every product with `status` (``any`` for all), page by page, oldest id first.
 
         `modified_after` (timezone-aware) limits to products modified after that instant, for
         the reconciliation poll that catches webhooks WooCommerce lost (it never retries).
-        Paging follows the X-WP-TotalPages header.
+        Paging follows the X-WP-TotalPages header. `on_total` is called once with the
+        X-WP-Total header of the first page, when the shop sends it (for progress bars).
         """
         if not 1 <= per_page <= MAX_PER_PAGE:
             raise ValueError(f"per_page must be between 1 and {MAX_PER_PAGE}, got {per_page}")
@@ -105,6 +107,8 @@ class WooCommerceClient:
                 raise WooInvalidResponseError(
                     "products list answer is not a JSON array", status=response.status_code
                 )
+            if page == 1 and on_total is not None and (total := _total(response)) is not None:
+                on_total(total)
             yield from (_product(item) for item in items)
             if not _has_next_page(response, page, len(items), per_page):
                 return
@@ -248,6 +252,13 @@ def _list_params(
         params["modified_after"] = utc.isoformat(timespec="seconds")
         params["dates_are_gmt"] = "true"
     return params
+
+
+def _total(response: requests.Response) -> int | None:
+    total = response.headers.get("X-WP-Total")
+    if total is not None and re.fullmatch(r"\s*[0-9]+\s*", total):
+        return int(total)
+    return None
 
 
 def _has_next_page(response: requests.Response, page: int, count: int, per_page: int) -> bool:

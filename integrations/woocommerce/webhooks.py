@@ -27,6 +27,7 @@ __all__ = [
     "HANDLED_TOPICS",
     "SHORT_URL_META_KEY",
     "SIGNATURE_HEADER",
+    "TOPIC_HEADER",
     "MalformedPayload",
     "WooDelivery",
     "WooProduct",

@@ -17,6 +17,7 @@ from typing import Any
 from celery import Celery, signals
 from kombu import pools
 
+from kliqs_core.connector.broker import use_fast_sqla_transport
 from kliqs_core.connector.settings import ConnectorSettings
 
 __all__ = [
@@ -28,6 +29,9 @@ __all__ = [
 ]
 
 TASKS_MODULE = "kliqs_core.connector.tasks"
+
+# ``sqla+...`` broker URLs get the adaptive-polling, WAL transport of ``broker.py``.
+use_fast_sqla_transport()
 
 celery_app = Celery("kliqs_connector", include=[TASKS_MODULE])
 

@@ -9,11 +9,11 @@ arbitration; this works the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import Row, Table, bindparam, or_, select, update
 
 from kliqs_core.connector.db import Database
 from kliqs_core.connector.inbox import mark_processed
@@ -21,6 +21,30 @@ from kliqs_core.connector.models import UNFINISHED_STATES, Product, ProductState
 from kliqs_core.connector.records import ProductRecord
 
 __all__ = ["Claim", "claim_product", "resume_state"]
+
+# Claims run as Core statements on a plain connection, each returning the row it wrote: a
+# worker makes several per product, and an ORM session per statement (plus a read after
+# each write) cost several times the statements themselves.
+_PRODUCTS: Table = Product.__table__  # type: ignore[assignment]
+_CLAIM = (
+    update(_PRODUCTS)
+    .where(_PRODUCTS.c.id == bindparam("g_pk"))
+    .where(_PRODUCTS.c.state.in_([state.value for state in UNFINISHED_STATES]))
+    .where(
+        or_(
+            _PRODUCTS.c.claim_until.is_(None),
+            _PRODUCTS.c.claim_until < bindparam("g_now", type_=_PRODUCTS.c.claim_until.type),
+        )
+    )
+    .returning(*_PRODUCTS.c)
+)
+_GUARDED_UPDATE = (
+    update(_PRODUCTS)
+    .where(_PRODUCTS.c.id == bindparam("g_pk"))
+    .where(_PRODUCTS.c.claimed_by == bindparam("g_worker"))
+    .where(_PRODUCTS.c.state == bindparam("g_state"))
+    .returning(*_PRODUCTS.c)
+)
 
 
 def resume_state(record: ProductRecord | Product) -> ProductState:
@@ -39,22 +63,27 @@ def claim_product(
 ) -> Claim | None:
     """Claim an unfinished product for one run, or ``None`` if finished or held elsewhere."""
     now = utcnow()
-    statement = (
-        update(Product)
-        .where(Product.id == product_pk)
-        .where(Product.state.in_([state.value for state in UNFINISHED_STATES]))
-        .where(or_(Product.claim_until.is_(None), Product.claim_until < now))
-        .values(
-            claimed_by=worker,
-            claim_until=now + timedelta(seconds=lease_seconds),
-            next_sweep_at=now + timedelta(seconds=grace_seconds),
-        )
-    )
-    with database.transaction() as session:
-        claimed = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
-    if not claimed:
+    values = {
+        "g_pk": product_pk,
+        "g_now": now,
+        "claimed_by": worker,
+        "claim_until": now + timedelta(seconds=lease_seconds),
+        "next_sweep_at": now + timedelta(seconds=grace_seconds),
+    }
+    with database.begin() as conn:
+        row = conn.execute(_CLAIM, values).first()
+    if row is None:
         return None
-    return Claim(database, product_pk, worker, lease_seconds, grace_seconds)
+    claim = Claim(database, product_pk, worker, lease_seconds, grace_seconds)
+    claim._held.record = _record(row)
+    return claim
+
+
+@dataclass
+class _Held:
+    #: The row as this run last wrote it (every write returns it), or None: read it.
+    record: ProductRecord | None = None
+    released: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,39 +95,48 @@ class Claim:
     worker: str
     lease_seconds: float
     grace_seconds: float
+    _held: _Held = field(default_factory=_Held, compare=False, repr=False)
 
     def load(self) -> ProductRecord:
-        """The product as stored now."""
-        with self.database.transaction() as session:
-            row = session.get(Product, self.product_pk)
-            if row is None:
-                raise LookupError(f"product {self.product_pk} vanished")
-            return ProductRecord.from_row(row)
+        """The product as stored now.
+
+        While the claim holds, only this run writes the row's pipeline columns, so the row
+        each of its writes returned is what is stored; it is read again only when unknown.
+        """
+        if self._held.record is not None:
+            return self._held.record
+        with self.database.begin() as conn:
+            row = conn.execute(select(_PRODUCTS).where(_PRODUCTS.c.id == self.product_pk)).first()
+        if row is None:
+            raise LookupError(f"product {self.product_pk} vanished")
+        self._held.record = _record(row)
+        return self._held.record
 
     def update(self, expected_state: str, **values: Any) -> bool:
         """Write ``values`` if still ours and in ``expected_state``; renews the lease.
 
-        Returns False when the claim was lost (the caller must stop).
+        Returns False when the claim was lost (the caller must stop). Reaching ``notified``
+        also lets go of the product: nothing is left to guard.
         """
         now = utcnow()
         values.setdefault("updated_at", now)
-        statement = (
-            update(Product)
-            .where(Product.id == self.product_pk)
-            .where(Product.claimed_by == self.worker)
-            .where(Product.state == expected_state)
-            .values(
-                claim_until=now + timedelta(seconds=self.lease_seconds),
-                next_sweep_at=now + timedelta(seconds=self.grace_seconds),
-                sweep_count=0,
-                **values,
-            )
+        values.update(
+            claim_until=now + timedelta(seconds=self.lease_seconds),
+            next_sweep_at=now + timedelta(seconds=self.grace_seconds),
+            sweep_count=0,
         )
-        with self.database.transaction() as session:
-            changed = session.execute(statement).rowcount == 1  # type: ignore[attr-defined]
-            if changed and values.get("state") == ProductState.NOTIFIED.value:
-                mark_processed(session, self.product_pk)
-        return bool(changed)
+        finished = values.get("state") == ProductState.NOTIFIED.value
+        if finished:
+            values.update(claimed_by=None, claim_until=None)
+        guard = {"g_pk": self.product_pk, "g_worker": self.worker, "g_state": expected_state}
+        with self.database.begin() as conn:
+            # One cached statement: the SET columns come from the parameters.
+            row = conn.execute(_GUARDED_UPDATE, {**guard, **values}).first()
+            if row is not None and finished:
+                mark_processed(conn, self.product_pk)
+        self._held.record = _record(row) if row is not None else None
+        self._held.released = finished and row is not None
+        return row is not None
 
     def advance(self, from_state: ProductState, to_state: ProductState, **values: Any) -> bool:
         """Move to the next state, clearing the error trail of the step just passed."""
@@ -145,22 +183,32 @@ class Claim:
 
     def release(self) -> None:
         """Let go of the product (no-op if the claim was already lost or released)."""
+        if self._held.released:
+            return
         statement = (
-            update(Product)
-            .where(Product.id == self.product_pk)
-            .where(Product.claimed_by == self.worker)
+            update(_PRODUCTS)
+            .where(_PRODUCTS.c.id == self.product_pk)
+            .where(_PRODUCTS.c.claimed_by == self.worker)
             .values(claimed_by=None, claim_until=None)
         )
-        with self.database.transaction() as session:
-            session.execute(statement)
+        with self.database.begin() as conn:
+            conn.execute(statement)
+        self._held.released = True
 
     def _release(self, expected_state: str, **values: Any) -> bool:
         statement = (
-            update(Product)
-            .where(Product.id == self.product_pk)
-            .where(Product.claimed_by == self.worker)
-            .where(Product.state == expected_state)
+            update(_PRODUCTS)
+            .where(_PRODUCTS.c.id == self.product_pk)
+            .where(_PRODUCTS.c.claimed_by == self.worker)
+            .where(_PRODUCTS.c.state == expected_state)
             .values(claimed_by=None, claim_until=None, updated_at=utcnow(), **values)
         )
-        with self.database.transaction() as session:
-            return bool(session.execute(statement).rowcount == 1)  # type: ignore[attr-defined]
+        with self.database.begin() as conn:
+            changed = conn.execute(statement).rowcount == 1
+        self._held.record = None
+        self._held.released = True
+        return bool(changed)
+
+
+def _record(row: Row[Any]) -> ProductRecord:
+    return ProductRecord.from_row(row)  # type: ignore[arg-type]  # a Row has the same attributes

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,24 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Enqueue = Callable[[int], object]
+
+# The statements run before every webhook's 200, built once: with bound parameters (and the
+# columns to write taken from the parameters) SQLAlchemy reuses their compiled form.
+_PRODUCTS: Table = Product.__table__  # type: ignore[assignment]
+_DELIVERIES: Table = WebhookDelivery.__table__  # type: ignore[assignment]
+_FIND_DELIVERY = select(_DELIVERIES.c.status, _DELIVERIES.c.product_pk).where(
+    _DELIVERIES.c.platform == bindparam("f_platform"),
+    _DELIVERIES.c.shop == bindparam("f_shop"),
+    _DELIVERIES.c.delivery_id == bindparam("f_delivery_id"),
+)
+_FIND_PRODUCT = select(_PRODUCTS.c.id, _PRODUCTS.c.state).where(
+    _PRODUCTS.c.platform == bindparam("f_platform"),
+    _PRODUCTS.c.shop == bindparam("f_shop"),
+    _PRODUCTS.c.product_id == bindparam("f_product_id"),
+)
+_INSERT_PRODUCT = insert(_PRODUCTS).returning(_PRODUCTS.c.id)
+_REFRESH_PRODUCT = update(_PRODUCTS).where(_PRODUCTS.c.id == bindparam("f_pk"))
+_INSERT_DELIVERY = insert(_DELIVERIES)
 
 
 @dataclass(frozen=True)
@@ -142,7 +160,7 @@ def find_product(
         return ProductRecord.from_row(row) if row is not None else None
 
 
-def mark_processed(session: Session, product_pk: int) -> None:
+def mark_processed(session: Session | Connection, product_pk: int) -> None:
     """Mark a finished product's accepted deliveries as processed."""
     session.execute(
         update(WebhookDelivery)
@@ -177,12 +195,13 @@ def _store_with_retry(
     grace_seconds: float,
 ) -> Accepted:
     # Two deliveries racing on a new product (PostgreSQL) make one insert fail on the unique
-    # constraint; the second try sees the winner's rows.
+    # constraint; the second try sees the winner's rows. A Core connection, not a session:
+    # this runs before every webhook's 200.
     for attempt in range(2):
         try:
-            with database.transaction() as session:
+            with database.begin() as conn:
                 return store_webhook(
-                    session,
+                    conn,
                     **delivery,
                     product=product,
                     ignore_reason=ignore_reason,
@@ -195,7 +214,7 @@ def _store_with_retry(
 
 
 def store_webhook(
-    session: Session,
+    session: Session | Connection,
     *,
     platform: str,
     shop: str,
@@ -207,7 +226,8 @@ def store_webhook(
     grace_seconds: float = 120.0,
     now: datetime | None = None,
 ) -> Accepted:
-    """The transactional part of :func:`accept_webhook`, on the caller's session (no queueing)."""
+    """The transactional part of :func:`accept_webhook`, on the caller's session or connection
+    (no queueing)."""
     now = now or utcnow()
     existing = _find_delivery(session, platform, shop, delivery_id)
     if existing is not None:
@@ -216,49 +236,45 @@ def store_webhook(
         why = ignore_reason or "no product"
         _add_delivery(session, platform, shop, delivery_id, topic, body, InboxStatus.IGNORED, why)
         return Accepted(new=True, status=InboxStatus.IGNORED, reason=why, product_pk=None)
-    row, reason = _upsert_product(session, platform, shop, product, now, grace_seconds)
+    pk, reason = _upsert_product(session, platform, shop, product, now, grace_seconds)
     status = InboxStatus.ACCEPTED if reason in (None, "pending") else InboxStatus.IGNORED
-    _add_delivery(session, platform, shop, delivery_id, topic, body, status, reason, row.id)
-    return Accepted(new=True, status=status, reason=reason, product_pk=row.id)
+    _add_delivery(session, platform, shop, delivery_id, topic, body, status, reason, pk)
+    return Accepted(new=True, status=status, reason=reason, product_pk=pk)
 
 
 def _upsert_product(
-    session: Session,
+    conn: Session | Connection,
     platform: str,
     shop: str,
     product: ProductInput,
     now: datetime,
     grace_seconds: float,
-) -> tuple[Product, str | None]:
+) -> tuple[int, str | None]:
     """Insert the product (reason ``None``: queue it) or refresh it (reason says why not)."""
-    row = _find_product(session, platform, shop, product.product_id)
+    row = conn.execute(
+        _FIND_PRODUCT,
+        {"f_platform": platform, "f_shop": shop, "f_product_id": product.product_id},
+    ).first()
     if row is None:
-        row = Product(
-            platform=platform,
-            shop=shop,
-            product_id=product.product_id,
-            title=product.title,
-            product_url=product.product_url,
-            data=dict(product.data),
-            state=ProductState.RECEIVED.value,
-            slug_attempt=0,
-            attempts=0,
-            sweep_count=0,
-            created_at=now,
-            updated_at=now,
-            next_sweep_at=now + timedelta(seconds=grace_seconds),
-        )
-        session.add(row)
-        session.flush()
-        return row, None
-    if row.state in (ProductState.SHORTENED, ProductState.WRITTEN_BACK):
-        return row, "in_progress"
-    if row.state == ProductState.NOTIFIED:
-        return row, "already_done"
+        values = dict(
+            platform=platform, shop=shop, product_id=product.product_id, title=product.title,
+            product_url=product.product_url, data=dict(product.data),
+            state=ProductState.RECEIVED.value, slug_attempt=0, attempts=0, sweep_count=0,
+            created_at=now, updated_at=now, next_sweep_at=now + timedelta(seconds=grace_seconds),
+        )  # fmt: skip
+        return int(conn.execute(_INSERT_PRODUCT, values).scalar_one()), None
+    pk, state = int(row.id), str(row.state)
+    if state in (ProductState.SHORTENED, ProductState.WRITTEN_BACK):
+        return pk, "in_progress"
+    if state == ProductState.NOTIFIED:
+        return pk, "already_done"
     # Not shortened yet (waiting, parked or failed): keep the freshest title and URL for it.
-    row.title, row.product_url, row.data = product.title, product.product_url, dict(product.data)
-    row.updated_at = now
-    return row, "pending" if row.state == ProductState.RECEIVED else f"product_{row.state}"
+    conn.execute(
+        _REFRESH_PRODUCT,
+        {"f_pk": pk, "title": product.title, "product_url": product.product_url,
+         "data": dict(product.data), "updated_at": now},
+    )  # fmt: skip
+    return pk, "pending" if state == ProductState.RECEIVED else f"product_{state}"
 
 
 def _find_product(session: Session, platform: str, shop: str, product_id: str) -> Product | None:
@@ -270,20 +286,16 @@ def _find_product(session: Session, platform: str, shop: str, product_id: str) -
 
 
 def _find_delivery(
-    session: Session, platform: str, shop: str, delivery_id: str | None
-) -> WebhookDelivery | None:
+    conn: Session | Connection, platform: str, shop: str, delivery_id: str | None
+) -> Any:  # a (status, product_pk) Row, or None
     if delivery_id is None:
         return None
-    return session.scalars(
-        select(WebhookDelivery).where(
-            WebhookDelivery.platform == platform,
-            WebhookDelivery.shop == shop,
-            WebhookDelivery.delivery_id == delivery_id,
-        )
-    ).one_or_none()
+    return conn.execute(
+        _FIND_DELIVERY, {"f_platform": platform, "f_shop": shop, "f_delivery_id": delivery_id}
+    ).first()
 
 
-def _duplicate(existing: WebhookDelivery) -> Accepted:
+def _duplicate(existing: Any) -> Accepted:
     return Accepted(
         new=False,
         status=InboxStatus(existing.status),
@@ -293,7 +305,7 @@ def _duplicate(existing: WebhookDelivery) -> Accepted:
 
 
 def _add_delivery(
-    session: Session,
+    conn: Session | Connection,
     platform: str,
     shop: str,
     delivery_id: str | None,
@@ -303,16 +315,17 @@ def _add_delivery(
     reason: str | None,
     product_pk: int | None = None,
 ) -> None:
-    session.add(
-        WebhookDelivery(
-            platform=platform,
-            shop=shop,
-            delivery_id=delivery_id,
-            topic=topic,
-            body=body,
-            status=status.value,
-            reason=reason,
-            product_pk=product_pk,
-            received_at=utcnow(),
-        )
+    conn.execute(
+        _INSERT_DELIVERY,
+        {
+            "platform": platform,
+            "shop": shop,
+            "delivery_id": delivery_id,
+            "topic": topic,
+            "body": body,
+            "status": status.value,
+            "reason": reason,
+            "product_pk": product_pk,
+            "received_at": utcnow(),
+        },
     )

@@ -32,6 +32,9 @@ class ProductRecord:
     slug_attempt: int = 0
     shorten_request: dict[str, Any] | None = None
     attempts: int = 0
+    #: Times the sweeper re-queued the product since its last progress: > 0 means an earlier
+    #: run may have stopped in the middle of the current step (a platform checks first).
+    sweep_count: int = 0
     last_error_code: str | None = None
     last_error_message: str | None = None
     parked_until: datetime | None = None
@@ -60,6 +63,7 @@ class ProductRecord:
             slug_attempt=row.slug_attempt,
             shorten_request=dict(row.shorten_request) if row.shorten_request else None,
             attempts=row.attempts,
+            sweep_count=row.sweep_count or 0,
             last_error_code=row.last_error_code,
             last_error_message=row.last_error_message,
             parked_until=row.parked_until,

@@ -139,8 +139,9 @@ def load_plugins(modules: tuple[str, ...] | None = None) -> list[str]:
     """Import each plug-in module once and call its ``setup()`` if it has one.
 
     ``modules`` defaults to ``KLIQS_CONNECTOR_PLUGINS``. A name without a dot is
-    ``integrations.<name>`` if that package exists, else a top-level module. A listed module
-    that cannot be imported stops the start: listing it is what enables the platform.
+    ``integrations.<name>`` if that package exists, else a top-level module (``whatsapp`` is
+    ``integrations.whatsapp_bot``). A listed module that cannot be imported stops the start:
+    listing it is what enables the platform.
     """
     names = get_settings().plugin_modules if modules is None else modules
     loaded: list[str] = []
@@ -162,9 +163,15 @@ def load_plugins(modules: tuple[str, ...] | None = None) -> list[str]:
     return loaded
 
 
+#: Short plug-in names whose package is named otherwise.
+_ALIASES = {"whatsapp": "integrations.whatsapp_bot"}
+
+
 def _resolve(name: str) -> str:
     if "." in name:
         return name
+    if name in _ALIASES:
+        return _ALIASES[name]
     builtin = f"integrations.{name}"
     try:
         found = importlib.util.find_spec(builtin) is not None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
+import integrations.whatsapp_bot.models  # noqa: F401  (the bot's tables share this chain)
 from kliqs_core.connector.db import VERSION_TABLE
 from kliqs_core.connector.models import Base
 

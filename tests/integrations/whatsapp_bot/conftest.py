@@ -112,3 +112,37 @@ def standin() -> Iterator[WhatsAppStandin]:
     )
     with server:
         yield server
+
+
+# ---- the bot on the connector runtime ---------------------------------------------------------
+
+
+@pytest.fixture
+def rt(tmp_path: Path) -> Iterator[Any]:
+    """The connector runtime on a fresh SQLite database (migrated, bot tables included)."""
+    from kliqs_core.connector.testing import FakePlatform, connector_runtime
+
+    with connector_runtime(tmp_path, platform=FakePlatform()) as runtime:
+        yield runtime
+
+
+@pytest.fixture
+def harness(rt: Any) -> Any:
+    """A bot on ``rt``'s database with a recording Graph mock (see wa_testkit.Harness)."""
+    from wa_testkit import make_harness
+
+    return make_harness(rt.database)
+
+
+@pytest.fixture(autouse=True)
+def _clean_bot_state() -> Iterator[None]:
+    yield
+    from integrations.whatsapp_bot import context
+    from kliqs_core.connector.notify import registered_notifiers, unregister_notifier
+    from kliqs_core.connector.web import registered_webhook_routes, unregister_webhook_route
+
+    context.reset()
+    for name, _ in registered_notifiers():
+        unregister_notifier(name)
+    for platform in registered_webhook_routes():
+        unregister_webhook_route(platform)

@@ -177,3 +177,67 @@ def test_redis_bucket_is_atomic_across_threads(redis_bucket):
     for thread in threads:
         thread.join()
     assert sum(1 for wait in granted if wait == 0) == 30
+
+
+# ---- reservations: one round trip per waiter, evenly spaced departures -------------------------
+
+
+def test_waiters_reserve_their_turn_instead_of_racing(fake_clock):
+    # Four callers arrive together at an empty bucket: each is told its own slot at once.
+    bucket = TokenBucket(10, capacity=1, clock=fake_clock, sleep=fake_clock.sleep)
+    bucket.acquire(timeout=0)
+    backend = bucket._backend
+
+    waits = [backend.reserve(1, 10) for _ in range(4)]
+
+    assert waits == [pytest.approx(0.1), pytest.approx(0.2), pytest.approx(0.3), pytest.approx(0.4)]
+
+
+def test_a_reservation_past_the_timeout_takes_nothing(fake_clock):
+    bucket = TokenBucket(10, capacity=1, clock=fake_clock, sleep=fake_clock.sleep)
+    backend = bucket._backend
+    assert backend.reserve(1, 0) == 0
+    assert backend.reserve(1, 0.15) == pytest.approx(0.1)
+
+    assert backend.reserve(1, 0.15) is None  # would be 0.2 s: refused, and not counted
+    assert backend.reserve(1, 0.25) == pytest.approx(0.2)
+
+
+def test_acquire_from_many_threads_keeps_to_the_rate_on_the_real_clock():
+    bucket = TokenBucket(50, capacity=5)
+    departures: list[float] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        for _ in range(10):
+            assert bucket.acquire(timeout=5)
+            with lock:
+                departures.append(time.monotonic())
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    departures.sort()
+    # 60 tokens: 5 at once, then 55 at 50/s, about 1.1 s; never more than 5 + 50 in a second.
+    assert 1.0 <= departures[-1] - departures[0] < 2.5
+    assert max(
+        sum(1 for t in departures if start <= t < start + 1.0) for start in departures
+    ) <= 55 + 1  # one of slack for the clock read after the sleep
+
+
+@pytest.mark.redis
+def test_redis_reservations_are_spaced_and_bounded(redis_bucket):
+    url, key = redis_bucket
+    bucket = TokenBucket(20, capacity=2, redis_url=url, key=key)
+    backend = bucket._backend
+
+    # The limit sits between two slots (0.45 and 0.5 s), away from either.
+    waits = [backend.reserve(1, 0.475) for _ in range(14)]
+
+    assert waits[:2] == [0, 0]
+    taken = [w for w in waits[2:] if w is not None]
+    assert len(taken) == 9  # 0.05 s apart, up to the limit
+    assert all(b - a == pytest.approx(0.05, abs=0.01) for a, b in zip(taken, taken[1:]))
+    assert waits[11:] == [None, None, None]

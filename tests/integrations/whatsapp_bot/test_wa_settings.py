@@ -103,3 +103,14 @@ def test_client_from_env_names_missing_settings(env, tmp_path):
     env.chdir(tmp_path)
     with pytest.raises(WhatsAppSettingsError, match="WHATSAPP_PHONE_NUMBER_ID"):
         WhatsAppClient.from_env()
+
+
+def test_the_bucket_keeps_headroom_under_the_number_s_rate(env):
+    settings = load_settings(_env_file=None)
+    assert (settings.headroom, settings.send_rate, settings.bucket_capacity) == (0.05, 76.0, 8.0)
+
+    env.setenv("WHATSAPP_MPS", "1000")
+    env.setenv("WHATSAPP_HEADROOM", "0")
+    env.setenv("WHATSAPP_BURST", "50")
+    settings = load_settings(_env_file=None)
+    assert (settings.send_rate, settings.bucket_capacity) == (1000.0, 50.0)
