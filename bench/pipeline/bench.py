@@ -75,15 +75,17 @@ class Mode:
 
 @contextmanager
 def backend(mode: Mode) -> Iterator[tuple[str | None, str | None]]:
-    """(broker URL, connector database URL) of the mode."""
-    if mode.name == "embedded":
-        yield None, None
+    """(broker URL, connector database URL): ``embedded`` SQLite + SQLAlchemy broker;
+    ``redis`` Redis + PostgreSQL (the scale-out set-up); ``redis-sqlite`` Redis + SQLite."""
+    redis = os.environ.get("KLIQS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    if mode.name != "redis":
+        yield (redis if mode.name == "redis-sqlite" else None), None
         return
     from kliqs_testing.databases import postgres_database
 
     database = postgres_database()
     try:
-        yield os.environ.get("KLIQS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15"), database.url
+        yield redis, database.url
     finally:
         database.drop()
 
@@ -246,7 +248,8 @@ def floor(args: argparse.Namespace) -> Burst:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--modes", default="embedded,redis")
+    parser.add_argument("--modes", default="embedded,redis",
+                        help="embedded, redis (Redis + PostgreSQL), redis-sqlite")
     parser.add_argument("--products", type=int, default=int(os.environ.get("BENCH_PRODUCTS", 600)))
     parser.add_argument("--concurrency", type=int, default=50, help="concurrent deliveries")
     parser.add_argument("--warmup", type=int, default=20)
@@ -271,7 +274,7 @@ def main() -> None:
           f"{len(base.latencies_ms) / base.seconds:.0f} acks/s")  # fmt: skip
     failed = False
     for name in args.modes.split(","):
-        spec = getattr(args, f"{name}_workers")
+        spec = getattr(args, f"{name.split('-')[0]}_workers")
         count, rest = spec.split("x")
         concurrency, pool = rest.split(":")
         result = run_mode(Mode(name, int(count), int(concurrency), pool), args)

@@ -20,12 +20,10 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from kliqs_core.connector import ConnectorConfigError
-from kliqs_core.connector import runtime
-
 from integrations.woocommerce.api import WooCommerceClient
 from integrations.woocommerce.errors import WooCommerceError
 from integrations.woocommerce.sync import SyncReport, sync_products
+from kliqs_core.connector import ConnectorConfigError, runtime
 
 __all__ = ["parse_since", "register", "sync", "woocommerce_app"]
 

@@ -20,17 +20,6 @@ import logging
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
-from kliqs_core.connector import (
-    Accepted,
-    ProductInput,
-    WebhookRequest,
-    accept_webhook,
-    error_response,
-    ok_response,
-    reject_webhook,
-)
-from kliqs_core.connector import runtime
-
 from integrations.woocommerce.errors import MalformedPayload
 from integrations.woocommerce.models import WooProduct, is_our_echo, parse_product
 from integrations.woocommerce.webhooks import (
@@ -40,6 +29,16 @@ from integrations.woocommerce.webhooks import (
     is_ping,
     parse_delivery,
     verify_signature,
+)
+from kliqs_core.connector import (
+    Accepted,
+    ProductInput,
+    WebhookRequest,
+    accept_webhook,
+    error_response,
+    ok_response,
+    reject_webhook,
+    runtime,
 )
 
 __all__ = ["DELIVERY_ID_HEADER", "WooWebhookHandler", "product_input", "skip_reason"]
@@ -115,7 +114,9 @@ class WooWebhookHandler:
             return self._ignore(request, delivery, reason)
         return self._accept(request, delivery, product)
 
-    def _accept(self, request: WebhookRequest, delivery: WooDelivery, product: WooProduct) -> Response:
+    def _accept(
+        self, request: WebhookRequest, delivery: WooDelivery, product: WooProduct
+    ) -> Response:
         queued: list[int] = []
         accepted = accept_webhook(
             platform=self.platform,

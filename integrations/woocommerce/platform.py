@@ -7,13 +7,6 @@ short link exists. WooCommerce's typed errors become the runtime's two kinds: tr
 
 from __future__ import annotations
 
-from kliqs_core.connector import (
-    PermanentPlatformError,
-    PlatformError,
-    ProductRecord,
-    TransientPlatformError,
-)
-
 from integrations.woocommerce.api import WooCommerceClient
 from integrations.woocommerce.errors import (
     WooAuthError,
@@ -24,6 +17,12 @@ from integrations.woocommerce.errors import (
     WooNotFoundError,
     WooRateLimitError,
     WooServerError,
+)
+from kliqs_core.connector import (
+    PermanentPlatformError,
+    PlatformError,
+    ProductRecord,
+    TransientPlatformError,
 )
 
 __all__ = ["PLATFORM", "WooCommercePlatform", "platform_error"]

@@ -9,13 +9,6 @@ from __future__ import annotations
 
 import os
 
-from kliqs_core.connector import (
-    ConnectorConfigError,
-    register_platform,
-    register_webhook_route,
-    require,
-)
-
 from integrations.woocommerce.api import WooCommerceClient
 from integrations.woocommerce.handler import WooWebhookHandler
 from integrations.woocommerce.platform import PLATFORM, WooCommercePlatform
@@ -23,6 +16,12 @@ from integrations.woocommerce.settings import (
     REQUIRED_VARIABLES,
     WooCommerceSettings,
     WooCommerceSettingsError,
+)
+from kliqs_core.connector import (
+    ConnectorConfigError,
+    register_platform,
+    register_webhook_route,
+    require,
 )
 
 __all__ = ["connector_settings", "setup"]

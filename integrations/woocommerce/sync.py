@@ -16,12 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from kliqs_core.connector import accept_webhook
-from kliqs_core.connector.db import Database
-
 from integrations.woocommerce.api import WooCommerceClient
 from integrations.woocommerce.handler import product_input, skip_reason
 from integrations.woocommerce.models import WooProduct
+from kliqs_core.connector import accept_webhook
+from kliqs_core.connector.db import Database
 
 __all__ = ["SYNC_TOPIC", "SyncReport", "sync_delivery_id", "sync_products"]
 

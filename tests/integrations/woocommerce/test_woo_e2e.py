@@ -19,6 +19,10 @@ from tests.standins.woocommerce_hookshot import USER_AGENT, post_ping, signature
 pytestmark = pytest.mark.slow
 
 
+# The module's tests share one Kliqs server per backend, and slugs are global: each test
+# names its products differently.
+
+
 def test_signed_webhook_becomes_one_kliqs_link_and_one_put_and_shows_done(e2e: E2E) -> None:
     stack = e2e.start()
     product = e2e.product("VPS Murah")
@@ -118,3 +122,20 @@ def _publish(e2e: E2E, product_id: int) -> dict[str, object]:
     )  # fmt: skip
     response.raise_for_status()
     return dict(response.json())
+
+
+def test_sync_command_catches_up_products_whose_webhook_was_lost(e2e: E2E) -> None:
+    stack = e2e.start()
+    lost = [e2e.product("Sambal Roa"), e2e.product("Dodol Garut")]
+    e2e.product("Draf Baru", status="draft")
+
+    result = stack.kliqs("woocommerce", "sync")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Checked 2 published product(s): 2 queued" in result.stdout
+    ids = [str(product["id"]) for product in lost]
+    stack.wait_for(lambda: stack.all_in_state(ids), what="synced products notified")
+    assert [code for code, _ in e2e.links()] == ["dodol-garut", "sambal-roa"]
+    assert [len(e2e.write_backs(pid)) for pid in ids] == [1, 1]
+    again = stack.kliqs("woocommerce", "sync")  # now they carry their short URL
+    assert "0 queued, 2 already shortened in the shop" in again.stdout
