@@ -44,6 +44,10 @@ def wa_settings(**overrides: Any) -> WhatsAppSettings:
     return load_settings(_env_file=None, **values)
 
 
+#: When ``add_subscriber``'s people consented: before any ``Clock`` starts.
+CONSENT_AT = datetime(2026, 1, 1, tzinfo=UTC)
+
+
 class Clock:
     """An aware UTC clock that moves only when told to."""
 
@@ -179,15 +183,21 @@ def add_subscriber(
     *,
     last_inbound_at: datetime | None = None,
     status: str = SubscriberStatus.ACTIVE.value,
+    consent_at: datetime = CONSENT_AT,
 ) -> None:
-    """Store a subscriber directly."""
-    now = datetime.now(UTC)
+    """Store a subscriber directly, consenting at ``consent_at``.
+
+    The default lies before every test clock's start: a consent taken at the real time would
+    be "later" than the fake clock's events and make them look stale (an opt-out older than the
+    consent changes nothing).
+    """
+    now = consent_at
     with database.transaction() as session:
         session.add(
             Subscriber(
                 phone=phone,
                 status=status,
-                consent_at=now,
+                consent_at=consent_at,
                 consent_source="test",
                 last_inbound_at=last_inbound_at,
                 created_at=now,
