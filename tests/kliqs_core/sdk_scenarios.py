@@ -80,7 +80,7 @@ def _create_link_full(stage: Stage) -> None:
             "https://marketku.id/promo",
             title="Promo 12.12",
             description="Diskon akhir tahun",
-            expires_at="2026-12-13T00:00:00Z",
+            expires_at="2030-12-13T00:00:00Z",
             password="rahasia",
         )
 

@@ -78,12 +78,12 @@ def test_create_link_parses_every_optional_field(
     link = client.create_link(
         "https://marketku.id/promo",
         title="Promo 12.12",
-        expires_at="2026-12-13T00:00:00Z",
+        expires_at="2030-12-13T00:00:00Z",
         password="rahasia",
     )
 
     assert link.description == "Diskon akhir tahun"
-    assert link.expires_at == datetime(2026, 12, 13, tzinfo=UTC)
+    assert link.expires_at == datetime(2030, 12, 13, tzinfo=UTC)
     assert link.has_password is True
 
 

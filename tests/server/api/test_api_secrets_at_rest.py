@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 from kliqs_testing.servers import ProcessServer
 
@@ -11,7 +12,7 @@ def _dump(server: ProcessServer) -> bytes:
     url = server.database.url
     if server.database.kind == "sqlite":
         path = url.removeprefix("sqlite:///")
-        return subprocess.run(["python", "-c", (
+        return subprocess.run([sys.executable, "-c", (
             "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]);"
             "sys.stdout.write(chr(10).join(c.iterdump()))"), path],
             check=True, capture_output=True).stdout
