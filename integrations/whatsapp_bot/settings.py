@@ -40,7 +40,9 @@ class WhatsAppSettings(BaseSettings):
     """Share of ``mps`` left unused: Meta counts arrivals, and scheduling and network jitter
     bunch evenly spaced sends together, so pacing at exactly ``mps`` would sometimes exceed it."""
     burst: float | None = Field(default=None, ge=1)
-    """Token bucket capacity: sends allowed at once after a pause (default ``mps / 10``)."""
+    """Token bucket capacity: sends allowed at once after a pause. The default, half the
+    headroom's worth (2 at 80 mps), keeps every 1 s window under ``mps``: the refill plus the
+    burst never adds up to more than the number's rate."""
     redis_url: str | None = None
     """Redis for the shared token bucket; unset: ``KLIQS_BROKER_URL`` when it is Redis."""
     timeout: float = Field(default=10.0, gt=0)
@@ -74,8 +76,8 @@ class WhatsAppSettings(BaseSettings):
 
     @property
     def bucket_capacity(self) -> float:
-        """The token bucket's capacity (``burst``, else a tenth of a second's worth, at least 1)."""
-        return self.burst if self.burst is not None else max(1.0, self.mps / 10)
+        """The token bucket's capacity (``burst``, else half the headroom's worth, at least 1)."""
+        return self.burst if self.burst is not None else max(1.0, self.mps * self.headroom / 2)
 
     @field_validator("template_name")
     @classmethod

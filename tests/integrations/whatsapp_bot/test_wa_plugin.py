@@ -85,9 +85,11 @@ def test_bucket_is_shared_in_redis_when_the_broker_is_redis(env: pytest.MonkeyPa
     assert bucket_redis_url(own, "redis://h:6379/2") == "redis://other:6379/0"
 
 
-def test_bucket_capacity_defaults_to_a_tenth_of_the_rate() -> None:
+def test_bucket_capacity_defaults_to_half_the_headroom() -> None:
     from wa_testkit import wa_settings
 
-    assert wa_settings(mps=80).bucket_capacity == 8
+    # refill 76/s + burst 2: a 1 s window never holds more than the number's 80
+    assert wa_settings(mps=80).bucket_capacity == 2
+    assert wa_settings(mps=1000).bucket_capacity == 25
     assert wa_settings(mps=5).bucket_capacity == 1
     assert wa_settings(mps=80, burst=20).bucket_capacity == 20

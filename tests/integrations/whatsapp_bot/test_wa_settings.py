@@ -107,7 +107,7 @@ def test_client_from_env_names_missing_settings(env, tmp_path):
 
 def test_the_bucket_keeps_headroom_under_the_number_s_rate(env):
     settings = load_settings(_env_file=None)
-    assert (settings.headroom, settings.send_rate, settings.bucket_capacity) == (0.05, 76.0, 8.0)
+    assert (settings.headroom, settings.send_rate, settings.bucket_capacity) == (0.05, 76.0, 2.0)
 
     env.setenv("WHATSAPP_MPS", "1000")
     env.setenv("WHATSAPP_HEADROOM", "0")
