@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 
 from server.config import get_settings
 from server.db.engine import make_engine
 from server.db.migrate import upgrade
+from server.worker import exec_worker
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -38,19 +38,6 @@ def serve(
     url = migrate()
     typer.echo(f"kliqs: database {url}", err=True)
     typer.echo(f"kliqs: serving on http://{host}:{port} ({workers} worker(s))", err=True)
-    uvicorn.run(
-        "server.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=get_settings().log_level,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-        # API clients and the SDK reuse connections; 5 s (uvicorn's default) drops them
-        # between bursts of a shop sync.
-        timeout_keep_alive=30,
-        # X-Forwarded-* are read only where we trust them (KLIQS_COUNTRY_HEADER and the
-        # public side's client IP setting), not on every request by uvicorn.
-        proxy_headers=False,
-    )
+    # The serving process starts afresh, without this command line's imports (see
+    # server/worker.py); the PID stays, so signals sent to `kliqs serve` reach uvicorn.
+    exec_worker(host=host, port=port, workers=workers)

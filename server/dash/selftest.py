@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from starlette.types import ASGIApp
 
 _PRINTABLE = frozenset(chr(c) for c in range(0x21, 0x7F))
@@ -37,6 +36,10 @@ async def run_self_test(api: ASGIApp, key: str, *, lang: str) -> SelfTest:
     if not key or not set(key) <= _PRINTABLE:
         # Not sendable as one header value; the API would call it an invalid key too.
         return SelfTest(401, error="INVALID_API_KEY")
+    # Imported here: httpx pulls in its command line (click, rich, pygments), megabytes that
+    # every worker would carry for a page few people open.
+    import httpx
+
     transport = httpx.ASGITransport(app=api)
     async with httpx.AsyncClient(transport=transport, base_url="http://kliqs.internal") as client:
         response = await client.get(
