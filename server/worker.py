@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     from server.config import get_settings
+    from server.protocol import PROTOCOL
 
     uvicorn.run(
         "server.app:create_app",
@@ -49,6 +50,7 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         log_level=get_settings().log_level,
         access_log=False,
+        http=PROTOCOL,  # malformed requests answered in the envelope
         timeout_graceful_shutdown=10,
         # API clients and the SDK reuse connections; 5 s (uvicorn's default) drops them
         # between bursts of a shop sync.

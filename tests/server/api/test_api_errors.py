@@ -97,8 +97,24 @@ class TestAuthentication:
     ) -> None:
         head = b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + account.key.encode()
         resp = raw_request(live_server.url, head + b"\n")
-        assert resp.status in (400, 401), resp.body
-        assert resp.status != 200
+        # Not valid HTTP: refused before the app, still in the envelope.
+        assert resp.status == 400, resp.body
+        body = resp.json()
+        assert (body["success"], body["error"]) == (False, "VALIDATION_ERROR")
+        assert body["request_id"] == resp.headers["x-request-id"]
+
+    @pytest.mark.parametrize("head", [
+        b"GET /api/v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n  folded",
+        b"GET /api v1 me HTTP/1.1\r\nHost: x",
+        b"GET /api/v1/me HTTP/1.1\r\nHo st: x",
+    ])
+    def test_malformed_http_is_400_in_the_envelope(
+        self, live_server: ProcessServer, head: bytes
+    ) -> None:
+        resp = raw_request(live_server.url, head)
+        assert resp.status == 400, resp.body
+        assert resp.headers["content-type"] == "application/json"
+        assert resp.json()["error"] == "VALIDATION_ERROR"
 
     def test_revoked_key(self, live_server: ProcessServer, http: httpx.Client) -> None:
         from server.services.accounts import revoke_key

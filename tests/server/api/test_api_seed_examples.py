@@ -59,3 +59,17 @@ def test_seed_example_prints_the_short_url(
     assert len(items) == 1
     assert items[0]["short_url"] in done.stdout
     assert items[0]["destination_url"] == "https://marketku.id/products/8f3f4f3f-1231-1231-1231"
+
+
+SEED = EXAMPLES.parents[2] / "shared" / "seed" / "kliqs-api-docs-id.txt"
+
+
+@pytest.mark.parametrize("name", ["create-link.sh", "create-link.mjs", "create-link.php"])
+def test_example_is_the_seed_text_word_for_word(name: str) -> None:
+    """The examples cannot drift from the user's document (beside the repository, as
+    ``shared/``, in this workplace and its CI)."""
+    if not SEED.is_file():
+        pytest.skip(f"the seed document is not beside the repository ({SEED})")
+    source = (EXAMPLES / name).read_text().removeprefix("<?php\n").strip()
+    assert source.count("\n") >= 3
+    assert source in SEED.read_text()
