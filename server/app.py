@@ -45,6 +45,7 @@ def _fastapi_app(kliqs: Kliqs) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         logging.getLogger("kliqs").setLevel(kliqs.settings.log_level.upper())
+        kliqs.start()
         yield
         kliqs.dispose()
 

@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 
 from server.config import Settings
+from server.db.checkpoint import Checkpointer
 from server.db.engine import is_sqlite, make_engine
 from server.services.burst import BurstLimiter, make_burst_limiter
 
@@ -29,6 +30,7 @@ class Kliqs:
     extras: dict[str, Any] = field(default_factory=dict)
     _local: threading.local = field(default_factory=threading.local)
     _kept: list[Connection] = field(default_factory=list)
+    _checkpointer: Checkpointer | None = None
 
     @classmethod
     def build(cls, settings: Settings) -> Kliqs:
@@ -79,8 +81,17 @@ class Kliqs:
         with conn.begin():
             yield conn
 
+    def start(self) -> None:
+        """Start-up (ASGI lifespan): on a SQLite file, the WAL checkpoint thread."""
+        if is_sqlite(self.engine) and self.engine.url.database not in (None, "", ":memory:"):
+            self._checkpointer = Checkpointer(self.engine)
+            self._checkpointer.start()
+
     def dispose(self) -> None:
-        """Close every kept and pooled connection."""
+        """Stop the checkpoint thread; close every kept and pooled connection."""
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         for conn in self._kept:
             conn.close()
         self._kept.clear()

@@ -8,6 +8,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import NullPool
 
 from server.config import Settings
+from server.db.checkpoint import FALLBACK_PAGES
 
 
 def make_engine(settings: Settings, *, pool: bool = True, writer: bool = True) -> Engine:
@@ -45,6 +46,10 @@ def _sqlite_engine(settings: Settings, url: str, *, pool: bool, writer: bool) ->
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
+        if writer:
+            # Checkpoints run in a thread of their own (server/db/checkpoint.py); a commit
+            # only does one if that thread falls far behind.
+            cur.execute(f"PRAGMA wal_autocheckpoint={FALLBACK_PAGES}")
         cur.close()
 
     begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
