@@ -9,11 +9,10 @@ answers the same 400 as ``{"success": false, "error": "VALIDATION_ERROR", ...}``
 
 from __future__ import annotations
 
-import json
-
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from server.api.errors import ErrorCode
+from server.api.http import dumps, error_body
 from server.middleware import next_request_id
 
 __all__ = ["EnvelopeHttpToolsProtocol", "PROTOCOL"]
@@ -21,6 +20,7 @@ __all__ = ["EnvelopeHttpToolsProtocol", "PROTOCOL"]
 #: The import string uvicorn takes as its ``http`` setting (works with ``--workers N`` too).
 PROTOCOL = "server.protocol:EnvelopeHttpToolsProtocol"
 
+# Both languages: a request that cannot be parsed has no Accept-Language to go by.
 _MESSAGE = "Permintaan HTTP tidak valid. / The HTTP request is malformed."
 
 
@@ -30,11 +30,7 @@ class EnvelopeHttpToolsProtocol(HttpToolsProtocol):
     def send_400_response(self, msg: str) -> None:
         """Answer 400 ``VALIDATION_ERROR`` and close (what uvicorn does, in our shape)."""
         rid = next_request_id()
-        body = json.dumps(
-            {"success": False, "error": ErrorCode.VALIDATION_ERROR.value, "message": _MESSAGE,
-             "request_id": rid},
-            separators=(",", ":"),
-        ).encode()
+        body = dumps(error_body(ErrorCode.VALIDATION_ERROR, _MESSAGE, rid))
         content = [b"HTTP/1.1 400 Bad Request\r\n"]
         for name, value in self.server_state.default_headers:
             content.extend([name, b": ", value, b"\r\n"])
