@@ -19,7 +19,6 @@ from server.api import handlers
 from server.api.hot_routes import HotRoutes
 from server.api.router import api_router
 from server.config import Settings, get_settings
-from server.middleware import RequestIdMiddleware
 from server.state import Kliqs
 
 API_DESCRIPTION = (
@@ -38,7 +37,9 @@ def create_app(settings: Settings | None = None) -> ASGIApp:
     api = _fastapi_app(kliqs)
     dash.install(api, kliqs)
     public.install(api, kliqs)
-    return RequestIdMiddleware(public.wrap(HotRoutes(api), kliqs))
+    # The public layer is outermost: a plain redirect skips even the request-id middleware
+    # (it sets its own id); everything else passes that middleware inside the layer.
+    return public.wrap(HotRoutes(api), kliqs)
 
 
 def _fastapi_app(kliqs: Kliqs) -> FastAPI:

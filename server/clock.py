@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 
 _offset = timedelta(0)
+_offset_seconds = 0.0
 
 
 def utcnow() -> datetime:
@@ -12,10 +14,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC) + _offset
 
 
+def timestamp() -> float:
+    """:func:`utcnow` as POSIX seconds: a float, for the redirect path's click tuples."""
+    return time.time() + _offset_seconds
+
+
 def set_offset(seconds: float) -> None:
     """Shift the clock (tests and ``KLIQS_CLOCK_OFFSET_SECONDS``)."""
-    global _offset
+    global _offset, _offset_seconds
     _offset = timedelta(seconds=seconds)
+    _offset_seconds = float(seconds)
 
 
 def month_start(moment: datetime) -> datetime:

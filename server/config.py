@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     # Header set by a trusted proxy with the visitor's country (e.g. CF-IPCountry).
     country_header: str | None = None
-    link_cache_ttl: float = Field(default=2.0, ge=0)
+    # Seconds an edit may take to reach every worker's redirect cache (how often each reads
+    # the link change feed); 0 turns the cache off.
+    link_cache_ttl: float = Field(default=0.5, ge=0)
     click_flush_interval: float = Field(default=0.5, gt=0)
     clock_offset_seconds: float = 0.0
     log_level: str = "info"
@@ -52,6 +54,9 @@ class Settings(BaseSettings):
     click_recording: bool = True
     click_buffer_max: int = Field(default=200_000, ge=1, description="clicks held before dropping")
     click_batch_size: int = Field(default=5_000, ge=1)
+    # Set by `kliqs serve` for its workers: clicks go to spool files there and the click
+    # ingester process stores them (server/public/ingest.py). Unset: stored from a thread.
+    click_spool_dir: Path | None = None
     # Header set by a trusted proxy with the visitor's IP (e.g. CF-Connecting-IP); the first
     # address of a comma list is used. Unset: the socket's peer address.
     client_ip_header: str | None = None

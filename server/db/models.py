@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -124,6 +125,28 @@ class Click(Base):
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     country: Mapped[str | None] = mapped_column(String(2))
     visitor_hash: Mapped[str | None] = mapped_column(String(32))
+
+
+class ClickBatch(Base):
+    """A click spool file already stored: written in the same transaction as its clicks, so
+    a file found again after a crash (stored, not yet removed) is never counted twice."""
+
+    __tablename__ = "click_batches"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LinkChange(Base):
+    """A code (or Bio Page handle) whose redirect changed: the feed that keeps every worker's
+    redirect cache current. Filled by database triggers (migration 0004), never by hand."""
+
+    __tablename__ = "link_changes"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    code: Mapped[str] = mapped_column(String(64))
 
 
 class BioPage(Base):

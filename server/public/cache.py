@@ -1,9 +1,15 @@
-"""A bounded, short-lived cache of resolved codes (one per worker process)."""
+"""The caches of resolved codes, one set per worker process.
+
+:class:`CodeCache` holds what codes resolve to until the change feed says otherwise
+(:mod:`server.public.changes`); :class:`TtlLru` holds unknown codes for a moment, so a flood
+of made-up codes does not read the database at every request.
+"""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from itertools import islice
 from time import monotonic
 from typing import Generic, TypeVar
 
@@ -52,6 +58,39 @@ class TtlLru(Generic[V]):
     def discard(self, key: str) -> None:
         """Forget ``key`` now (a local edit)."""
         self.data.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+class CodeCache(Generic[V]):
+    """Resolved codes, kept until discarded; at most ``size`` of them.
+
+    A plain dict: a hit is one lookup, and an entry costs no more than its key and value.
+    When full, the oldest eighth is dropped in one go (insertion order), which keeps the
+    codes used since the cache last filled. Used only from the event loop thread.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: dict[str, V] = {}
+        self.get = self.data.get
+
+    def put(self, key: str, value: V) -> None:
+        """Keep ``value`` for ``key``."""
+        data = self.data
+        if len(data) >= self.size and key not in data:
+            for old in list(islice(data, max(1, self.size // 8))):
+                del data[old]
+        data[key] = value
+
+    def discard(self, key: str) -> None:
+        """Forget ``key`` (its link or Bio Page changed)."""
+        self.data.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget everything (the change feed could not be followed)."""
+        self.data.clear()
 
     def __len__(self) -> int:
         return len(self.data)

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, delete, insert, select
+from sqlalchemy.exc import IntegrityError
 
-from server.db.models import Link
+from server.clock import utcnow
+from server.db.models import ClickBatch, Link
 
 # (link_id, ts, referrer_host, browser, os, device, is_bot, country, visitor_hash); ts is
 # naive UTC, as text on SQLite (SQLAlchemy's format) and a datetime on PostgreSQL.
@@ -22,6 +25,7 @@ Row = tuple[Any, ...]
 COLUMNS = ("link_id", "ts", "referrer_host", "browser", "os", "device", "is_bot", "country",
            "visitor_hash")
 _LINKS = Link.__table__
+_BATCHES = ClickBatch.__table__
 
 _SQLITE_INSERT = (
     f"INSERT INTO clicks ({', '.join(COLUMNS)}) SELECT "
@@ -51,14 +55,43 @@ _PG_COUNT = (
 _PART = 500  # rows per statement: each JSON encoding holds the GIL well under a millisecond
 
 
-def store(engine: Engine, rows: list[Row]) -> None:
-    """Insert ``rows`` and add them to ``links.clicks``, atomically."""
+class AlreadyStored(Exception):
+    """The spool batch being stored was stored before (a crash came between its commit and
+    the file's removal, or another ingester took it)."""
+
+
+def store(engine: Engine, rows: list[Row], batches: list[str] | None = None) -> None:
+    """Insert ``rows`` and add them to ``links.clicks``, atomically.
+
+    With ``batches`` (spool files' names) the same transaction records the names, and a
+    name recorded before raises :class:`AlreadyStored` with nothing written.
+    """
     counts = sorted(Counter(row[0] for row in rows).items())
     with engine.begin() as conn:
+        if batches:
+            _claim(conn, batches)
+        if not rows:
+            return
         if conn.dialect.name == "sqlite":
             _sqlite(conn, rows, counts)
         else:
             _postgres(conn, rows, counts)
+
+
+def _claim(conn: Connection, batches: list[str]) -> None:
+    now = utcnow()
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(_BATCHES), [{"name": name, "stored_at": now} for name in batches])
+    except IntegrityError as exc:
+        raise AlreadyStored(", ".join(batches)) from exc
+
+
+def forget_batches(engine: Engine, older_than: datetime) -> None:
+    """Drop the names of batches stored before ``older_than`` (their files are long gone:
+    the ingester removes a file right after its commit)."""
+    with engine.begin() as conn:
+        conn.execute(delete(_BATCHES).where(_BATCHES.c.stored_at < older_than))
 
 
 def _sqlite(conn: Connection, rows: list[Row], counts: list[tuple[str, int]]) -> None:

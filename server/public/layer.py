@@ -1,11 +1,12 @@
 """The ASGI layer in front of the app: answers ``/{code}`` without FastAPI's routing.
 
-The hot path is a plain redirect: lower-case the path, find the code in this worker's
-cache, queue a click tuple and send a 302 with headers built when the entry was cached.
-Anything else about a code goes to :mod:`server.public.views`; paths the app owns (``/``,
-``/api/...``, ``/docs``, ``/dash``, ``/healthz``, ``/static``, every reserved word) pass
-through untouched. The layer also hooks the ASGI lifespan to start and stop the click
-flusher, so a graceful stop (SIGTERM, SIGINT) stores every buffered click.
+The hot path is a plain ``GET`` redirect: lower-case the path, find the code in this
+worker's cache (or read it from SQLite inline), queue a click tuple and send a 302 built
+from the cached ``Location``. Anything else about a code goes to :mod:`server.public.views`;
+paths the app owns (``/``, ``/api/...``, ``/docs``, ``/dash``, ``/healthz``, ``/static``,
+every reserved word) pass through untouched. The layer also hooks the ASGI lifespan to
+start and stop the click pump and the change feed, so a graceful stop (SIGTERM, SIGINT)
+hands on every buffered click.
 """
 
 from __future__ import annotations
@@ -17,20 +18,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.api.errors import ApiError, ErrorCode
 from server.api.http import error_body, preferred_language
-from server.clock import utcnow
+from server.clock import timestamp
 from server.public import views
 from server.public.hosts import HostRules
-from server.public.location import redirect_headers, with_query
+from server.middleware import RequestIdMiddleware, next_request_id
+from server.public.location import CACHE_CONTROL, EMPTY_LENGTH, ROBOTS, with_query
 from server.public.qr import KINDS
 from server.public.responses import EMPTY_BODY, header, json_bytes, send_json
 from server.public.side import PublicSide
-from server.public.targets import DESTINATION, EXPIRES_AT, HEADERS, LINK_ID, PASSWORD_HASH
 
 log = logging.getLogger("kliqs.public")
 
 
 class PublicLayer:
-    """Serves the public side; everything else goes on to ``app``."""
+    """Serves the public side; everything else goes on to ``app``.
+
+    Only the plain redirect is answered here directly, with its own ``X-Request-Id``; every
+    other request passes :class:`~server.middleware.RequestIdMiddleware` first (the id, and
+    the 500 envelope for an escaped exception), then :meth:`route`.
+    """
 
     def __init__(self, app: ASGIApp, side: PublicSide) -> None:
         self.app = app
@@ -41,6 +47,7 @@ class PublicLayer:
         self._resolve_now = side.resolve_now if side.sync_lookups else None
         hosts = HostRules(side.settings)
         self._hosts = hosts if hosts.active else None
+        self._others = RequestIdMiddleware(self.route)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,35 +58,43 @@ class PublicLayer:
             "/" not in key
             and key
             and key not in self._reserved
+            and scope["method"] == "GET"
             and (self._hosts is None or self._hosts.serves_public(scope))
         ):
             target = self._cache_get(key)
-            if target is None:
+            if target is None and self._resolve_now is not None:
                 try:  # SQLite: a synchronous indexed read, no task switch
-                    target = (self._resolve_now(key) if self._resolve_now is not None
-                              else await self.side.resolve(key))
+                    target = self._resolve_now(key)
                 except Exception:
-                    await self._unavailable(scope, send, key)
-                    return
-            if (
-                type(target) is tuple  # a link (see targets.LinkTarget)
-                and target[PASSWORD_HASH] is None
-                and target[EXPIRES_AT] is None
-                and scope["method"] == "GET"
-            ):
+                    target = None  # route() tries again, and answers 503 if it fails too
+            if type(target) is tuple and len(target) == 2:  # a PlainTarget
                 # The common case: nothing awaited but the two sends.
+                link_id, location = target
                 query = scope["query_string"]
+                if query:
+                    location = with_query(location.decode("ascii"), query).encode("ascii")
                 if self._record is not None:
-                    self._record(target[LINK_ID], utcnow(), scope["headers"], scope.get("client"))
+                    self._record(link_id, timestamp(), scope["headers"], scope.get("client"))
                 await send({
                     "type": "http.response.start",
                     "status": 302,
-                    "headers": redirect_headers(with_query(target[DESTINATION], query))
-                    if query else target[HEADERS],
+                    "headers": ((b"location", location), CACHE_CONTROL, ROBOTS, EMPTY_LENGTH,
+                                (b"x-request-id", next_request_id().encode())),
                 })
                 await send(EMPTY_BODY)
                 return
-            await views.answer(scope, receive, send, self.side, target)
+        await self._others(scope, receive, send)
+
+    async def route(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Codes (other than a plain ``GET``), QR codes, host rules, then the app."""
+        key = scope["path"][1:].lower()
+        if (
+            "/" not in key
+            and key
+            and key not in self._reserved
+            and (self._hosts is None or self._hosts.serves_public(scope))
+        ):
+            await self._code(scope, receive, send, key)
             return
         await self._other(scope, receive, send, key)
 
@@ -88,14 +103,14 @@ class PublicLayer:
         await views.status_page(scope, send, self.side, 503)
 
     async def _code(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
-        target = self._cache_get(key)
+        target = self.side.cached(key)
         if target is None:
             try:
                 target = await self.side.resolve(key)
             except Exception:
                 await self._unavailable(scope, send, key)
                 return
-        await views.answer(scope, receive, send, self.side, target)
+        await views.answer(scope, receive, send, self.side, key, target)
 
     async def _other(self, scope: Scope, receive: Receive, send: Send, key: str) -> None:
         """QR codes, then the host rules, then the app."""
@@ -137,6 +152,7 @@ class PublicLayer:
                 await side.start()
             elif message["type"] == "lifespan.shutdown":
                 # Before the app's own shut-down disposes the engines: flush the clicks.
+                await side.stop()
                 await asyncio.get_running_loop().run_in_executor(None, side.close)
             return message
 

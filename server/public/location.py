@@ -12,7 +12,7 @@ _PLAIN = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456
 # The contract's headers of every redirect, shared by all of them (never mutated).
 CACHE_CONTROL = (b"cache-control", b"private, max-age=0")
 ROBOTS = (b"x-robots-tag", b"noindex")
-_EMPTY = (b"content-length", b"0")
+EMPTY_LENGTH = (b"content-length", b"0")
 
 
 Headers = tuple[tuple[bytes, bytes], ...]
@@ -21,7 +21,7 @@ Headers = tuple[tuple[bytes, bytes], ...]
 def redirect_headers(location: str) -> Headers:
     """The headers of a 302 to ``location`` (an already-normalised ASCII URL); a tuple, so
     it can be shared by every response (ASGI servers only iterate headers)."""
-    return ((b"location", location.encode("ascii", "replace")), CACHE_CONTROL, ROBOTS, _EMPTY)
+    return ((b"location", location.encode("ascii", "replace")), CACHE_CONTROL, ROBOTS, EMPTY_LENGTH)
 
 
 def clean_query(query: bytes) -> str:

@@ -42,8 +42,33 @@ def link_target(
             redirect_headers(destination))
 
 
+# Most links have neither password nor expiry, and their redirect needs only two things:
+# the link id (for the click) and the Location value. Cached as that pair, a code costs about
+# a third of a LinkTarget's memory.
+PlainTarget = tuple[str, bytes]
+
+
+def plain_target(link_id: str, destination: str) -> PlainTarget:
+    """A link without password or expiry: (link id, ``Location`` header value)."""
+    return (link_id, destination.encode("ascii", "replace"))
+
+
+def is_plain(target: object) -> bool:
+    """True for a :data:`PlainTarget`."""
+    return type(target) is tuple and len(target) == 2  # type: ignore[arg-type]
+
+
+def expand(code: str, target: Target) -> Target:
+    """``target`` with a :data:`PlainTarget` turned into the full :data:`LinkTarget`."""
+    if not is_plain(target):
+        return target
+    link_id, location = target  # type: ignore[misc]
+    return link_target(link_id, code, location.decode("ascii"), None, None, None)
+
+
 def is_link(target: object) -> bool:
-    """True for a :data:`LinkTarget` (the only plain tuple a code resolves to)."""
+    """True for a :data:`LinkTarget` or :data:`PlainTarget` (the only tuples a code
+    resolves to)."""
     return type(target) is tuple
 
 
@@ -72,13 +97,17 @@ class Absent:
 NOT_FOUND = Absent(404)
 GONE = Absent(410)
 
-Target = LinkTarget | BioTarget | Absent
+Target = LinkTarget | PlainTarget | BioTarget | Absent
 
 
 class TargetStore(Protocol):
-    """Resolves a lower-case code to its target."""
+    """Resolves a lower-case code to its target, and reads the link change feed."""
 
     async def resolve(self, code: str) -> Target: ...
+
+    async def changes_since(self, seq: int) -> list[tuple[int, str]]: ...
+
+    async def last_change(self) -> int: ...
 
     def refresh(self) -> None: ...
 
@@ -102,6 +131,8 @@ def _link(code: str, row: Any) -> Target:
     link_id, destination, expires_at, password_hash, title, deleted_at = row
     if deleted_at is not None:
         return GONE
+    if expires_at is None and password_hash is None:
+        return plain_target(str(link_id), destination)
     return link_target(str(link_id), code, destination, _aware(expires_at), password_hash, title)
 
 
@@ -117,6 +148,8 @@ _LINK_SQL = (
     "FROM links WHERE code = ?"
 )
 _BIO_SQL = "SELECT handle, display_name, text, links FROM bio_pages WHERE handle = ?"
+_CHANGES_SQL = "SELECT seq, code FROM link_changes WHERE seq > ? ORDER BY seq LIMIT 10000"
+_LAST_CHANGE_SQL = "SELECT coalesce(max(seq), 0) FROM link_changes"
 
 
 class SqliteStore:
@@ -154,6 +187,24 @@ class SqliteStore:
             self.close()  # a broken connection is replaced on the next lookup
             raise
         return found
+
+    async def changes_since(self, seq: int) -> list[tuple[int, str]]:
+        """Feed rows after ``seq`` (in this worker's read snapshot, like its lookups)."""
+        try:
+            return [(int(n), str(code))
+                    for n, code in self._snapshot()[1].execute(_CHANGES_SQL, (seq,))]
+        except sqlite3.Error:
+            self.close()
+            raise
+
+    async def last_change(self) -> int:
+        """The newest feed row's number (0 when empty)."""
+        self._snapshot_until = 0.0
+        try:
+            return int(self._snapshot()[1].execute(_LAST_CHANGE_SQL).fetchone()[0])
+        except sqlite3.Error:
+            self.close()
+            raise
 
     @staticmethod
     def _read(db: Any, code: str) -> Target:
@@ -210,6 +261,19 @@ class ThreadedStore:
         self._inflight.pop(code, None)
         if not task.cancelled():
             task.exception()  # retrieved here, so an unawaited failure is not logged twice
+
+    async def changes_since(self, seq: int) -> list[tuple[int, str]]:
+        """Feed rows after ``seq``."""
+        return await run_in_threadpool(self._query, _CHANGES_SQL.replace("?", "%s"), (seq,))
+
+    async def last_change(self) -> int:
+        """The newest feed row's number (0 when empty)."""
+        rows = await run_in_threadpool(self._query, _LAST_CHANGE_SQL, ())
+        return int(rows[0][0])
+
+    def _query(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
+        with self._reader.connect() as conn:
+            return [tuple(row) for row in conn.exec_driver_sql(sql, params)]
 
     def lookup(self, code: str) -> Target:
         """One or two indexed reads (links, then bio pages)."""

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from server.api.http import preferred_language
-from server.clock import utcnow
+from server.clock import timestamp, utcnow
 from server.public import responses as r
 from server.public.gate import CSRF_COOKIE, UNLOCK_COOKIE, Gate, Outcome
 from server.public.location import redirect_headers, with_query
@@ -22,7 +22,7 @@ from server.public.qr import KINDS
 from server.public.side import PublicSide
 from server.public.targets import (
     CODE, DESTINATION, EXPIRES_AT, HEADERS, LINK_ID, PASSWORD_HASH, TITLE, Absent, BioTarget,
-    LinkTarget, Target, is_link,
+    LinkTarget, Target, expand, is_link,
 )
 from server.public.texts import TEXTS
 from server.public.visitors import client_ip
@@ -53,10 +53,11 @@ def _allow(methods: str) -> tuple[tuple[bytes, bytes], ...]:
     return ((b"allow", methods.encode()),)
 
 
-async def answer(scope: Scope, receive: Receive, send: Send, side: PublicSide, target: Target
-                 ) -> None:
-    """Everything about ``/{code}`` except the plain cached redirect."""
+async def answer(scope: Scope, receive: Receive, send: Send, side: PublicSide, code: str,
+                 target: Target) -> None:
+    """Everything about ``/{code}`` except the plain redirect of a ``GET``."""
     method = scope["method"]
+    target = expand(code, target)
     if isinstance(target, Absent):
         await status_page(scope, send, side, target.status)
     elif isinstance(target, BioTarget):
@@ -83,7 +84,7 @@ async def answer(scope: Scope, receive: Receive, send: Send, side: PublicSide, t
 def record(scope: Scope, side: PublicSide, target: LinkTarget) -> None:
     """Queue the click of a redirect (``GET`` and the gate's ``POST``; not ``HEAD``)."""
     if side.recorder is not None and scope["method"] != "HEAD":
-        side.recorder.add(target[LINK_ID], utcnow(), scope["headers"], scope.get("client"))
+        side.recorder.add(target[LINK_ID], timestamp(), scope["headers"], scope.get("client"))
 
 
 async def redirect(scope: Scope, send: Send, side: PublicSide, target: LinkTarget,
@@ -183,7 +184,7 @@ async def qr_code(scope: Scope, send: Send, side: PublicSide, key: str, name: st
     if scope["method"] not in _READ:
         await status_page(scope, send, side, 405, _allow("GET, HEAD"))
         return
-    target = side.cache.get(key) or await side.resolve(key)
+    target = expand(key, side.cached(key) or await side.resolve(key))
     if isinstance(target, Absent):
         await status_page(scope, send, side, target.status)
         return
