@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # Seconds an edit may take to reach every worker's redirect cache (how often each reads
     # the link change feed); 0 turns the cache off.
     link_cache_ttl: float = Field(default=0.5, ge=0)
-    click_flush_interval: float = Field(default=0.5, gt=0)
+    click_flush_interval: float = Field(default=0.2, gt=0)
     clock_offset_seconds: float = 0.0
     log_level: str = "info"
     # Dashboard (server/dash): session lifetime and the log-in rate limit.
@@ -49,7 +49,9 @@ class Settings(BaseSettings):
     )
     dash_login_window_minutes: int = Field(default=15, ge=1)
     # Public side (server/public): redirect cache, click buffer, password gate, QR cache.
-    link_cache_size: int = Field(default=50_000, ge=1, description="hot codes kept per worker")
+    link_cache_size: int = Field(
+        default=100_000, ge=1, description="codes kept per worker (about 300 bytes each)"
+    )
     link_negative_cache_ttl: float = Field(default=1.0, ge=0, description="unknown codes, seconds")
     click_recording: bool = True
     click_buffer_max: int = Field(default=200_000, ge=1, description="clicks held before dropping")

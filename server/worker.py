@@ -74,6 +74,8 @@ def _serve(args: argparse.Namespace) -> None:
         # X-Forwarded-* are read only where we trust them (KLIQS_COUNTRY_HEADER and the
         # public side's client IP setting), not on every request by uvicorn.
         proxy_headers=False,
+        server_header=False,  # "server: uvicorn" tells visitors nothing they need
+        ws="none",  # no WebSocket routes; spares importing a WebSocket library per worker
     )
 
 

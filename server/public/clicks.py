@@ -16,7 +16,7 @@ daily visitor hash instead of the IP) and hands it on in batches of ``click_batc
 
 The buffer is handed on when the server stops (ASGI lifespan shutdown, which uvicorn runs on
 SIGTERM/SIGINT) and at interpreter exit. What a hard kill (SIGKILL, power loss) of a worker
-can lose: the clicks of the last flush interval (0.5 s by default), never more than
+can lose: the clicks of the last flush interval (0.2 s by default), never more than
 ``click_buffer_max``. A spool file, once written, survives any crash of either process.
 """
 
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import logging
 import threading
 import time
@@ -78,9 +79,12 @@ class ClickRecorder:
         self._engine: Engine | None = None
         self._hasher: visitors.VisitorHasher | None = None
         self._day: tuple[int, date] = (-1, date.min)
-        spool = settings.click_spool_dir
-        self._sink: Sink = Spool(spool).write if spool else self._store
-        self._on_loop = spool is not None
+        self._spool = Spool(settings.click_spool_dir) if settings.click_spool_dir else None
+        self._sink: Sink = self._spool.write if self._spool else self._store
+        self._on_loop = self._spool is not None
+        # The pump's encoded slices not yet in a spool file, and how many clicks they hold.
+        self._parts: list[str] = []
+        self._parts_count = 0
         self._pump: asyncio.Task[None] | None = None
         self._buffer: deque[RawClick] = deque()
         self._retry: list[Visit] = []
@@ -104,7 +108,7 @@ class ClickRecorder:
 
     def pending(self) -> int:
         """Clicks queued or waiting for a retry, not yet handed on."""
-        return len(self._buffer) + len(self._retry)
+        return len(self._buffer) + len(self._retry) + self._parts_count
 
     def start(self) -> None:
         """Start handing clicks on (idempotent): a task on the running event loop when
@@ -135,26 +139,37 @@ class ClickRecorder:
     async def _spool_buffered(self) -> None:
         hasher = self._visitor_hasher()  # given at start-up (PublicSide.start)
         with self._flush_lock:
-            while (self._buffer or self._retry) and not self._stop.is_set():
-                visits, self._retry = self._retry, []
-                if not visits:
-                    try:
-                        await self._describe_slices(visits, hasher)
-                    except asyncio.CancelledError:
-                        self._retry = visits  # described already: handed on by close()
-                        raise
-                if not self._hand_on(visits):
+            while (self._buffer or self._parts) and not self._stop.is_set():
+                if not self._parts:
+                    await self._encode_slices(hasher)
+                if not self._spool_parts():
                     return
 
-    async def _describe_slices(self, visits: list[Visit], hasher: visitors.VisitorHasher
-                               ) -> None:
-        """Describe up to a batch into ``visits``, yielding to requests between slices."""
+    async def _encode_slices(self, hasher: visitors.VisitorHasher) -> None:
+        """Describe and JSON-encode up to a batch into ``_parts``, a slice at a time, letting
+        waiting requests go first between slices (one big encode would stall them)."""
         for _slice in range(self._batch // _CHUNK + 1):
             raws = self._take(_CHUNK)
-            visits.extend(self._visit(raw, hasher) for raw in raws)
+            if raws:
+                encoded = json.dumps([self._visit(raw, hasher) for raw in raws],
+                                     separators=(",", ":"))
+                self._parts.append(encoded[1:-1])
+                self._parts_count += len(raws)
             if len(raws) < _CHUNK:
                 return
             await asyncio.sleep(0)
+
+    def _spool_parts(self) -> bool:
+        """Write the encoded slices as one spool file; on failure keep them for later."""
+        assert self._spool is not None
+        try:
+            self._spool.write_encoded(self._parts)
+        except OSError:
+            log.exception("spooling %d clicks failed; retrying later", self._parts_count)
+            return False
+        self.written += self._parts_count
+        self._parts, self._parts_count = [], 0
+        return True
 
     def use_hasher(self, hasher: visitors.VisitorHasher) -> None:
         """The visitor hasher built at start-up (spares loading the secret again)."""
@@ -197,6 +212,8 @@ class ClickRecorder:
         """Hand on what is buffered now, in batches; returns the clicks handed on."""
         done = 0
         with self._flush_lock:
+            if self._parts and not self._spool_parts():
+                return 0
             if not self._retry and not self._buffer:
                 return 0
             try:

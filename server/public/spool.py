@@ -31,10 +31,17 @@ class Spool:
 
     def write(self, visits: list[Any]) -> str:
         """Store one batch as a new file; returns its name."""
+        # dumps, not dump: json.dump streams through the pure-Python encoder.
+        return self._write(json.dumps(visits, separators=(",", ":")))
+
+    def write_encoded(self, parts: list[str]) -> str:
+        """Store one batch given as JSON-encoded slices (array items without brackets)."""
+        return self._write(f"[{','.join(parts)}]")
+
+    def _write(self, text: str) -> str:
         name = f"{time.time_ns():020d}-{os.getpid()}-{next(self._counter)}{SUFFIX}"
         temp = self.directory / f".{name}.tmp"
-        # dumps, not dump: json.dump streams through the pure-Python encoder.
-        temp.write_bytes(json.dumps(visits, separators=(",", ":")).encode())
+        temp.write_text(text, encoding="utf-8")
         os.replace(temp, self.directory / name)
         return name
 

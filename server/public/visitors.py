@@ -1,8 +1,10 @@
 """What a click says about its visitor: browser, OS, device, bot, referrer, country, hash.
 
-User agents are parsed by ``ua-parser`` (the maintained uap-core rules), in the click
-flusher's thread, never on the redirect path; parses are cached because a few agents make
-most traffic. No raw IP leaves this module: only a salted hash that changes every day.
+User agents are parsed by ``ua-parser`` (the maintained uap-core rules) where clicks are
+stored (the click ingester process under ``kliqs serve``), never on the redirect path;
+parses are cached because a few agents make most traffic. ``ua_parser`` (and the YAML
+loader it brings) is imported on first use, so the serving workers never load it. No raw
+IP leaves this module: only a salted hash that changes every day.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from urllib.parse import urlsplit
-
-import ua_parser
 
 from server.public.secret import derive
 
@@ -41,6 +41,8 @@ def classify(user_agent: str) -> Agent:
     """Browser, OS, device type (mobile, tablet, desktop, bot, other) and bot flag."""
     if not user_agent.strip():
         return Agent(None, None, "bot", True)  # real browsers always send one
+    import ua_parser  # here, not at the top: a few MB the serving workers do without
+
     result = ua_parser.parse(user_agent)
     browser = result.user_agent.family[:64] if result.user_agent else None
     os_name = result.os.family[:64] if result.os else None
