@@ -15,15 +15,21 @@ leaves every click in the database.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 
 __all__ = ["command", "main"]
+
+log = logging.getLogger("kliqs.server")
 
 
 def command(*, host: str, port: int, workers: int) -> list[str]:
@@ -95,10 +101,7 @@ def click_ingester() -> Iterator[None]:
         return
     spool = settings.click_spool_dir or settings.data_dir / "click-spool"
     os.environ["KLIQS_CLICK_SPOOL_DIR"] = str(spool)  # the workers' settings read it
-    ingester = subprocess.Popen(
-        [sys.executable, "-m", "server.public.ingest", "--spool", str(spool)],
-        stdin=subprocess.PIPE,
-    )
+    ingester = IngesterProcess(Path(spool))
     held: list[int] = []
 
     def hold(sig: int, _frame: FrameType | None) -> None:
@@ -108,13 +111,47 @@ def click_ingester() -> Iterator[None]:
     try:
         yield
     finally:
-        assert ingester.stdin is not None
-        ingester.stdin.close()  # end of input: store what is left, then exit
-        ingester.wait()
+        ingester.finish()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         for sig in held[:1]:
             signal.raise_signal(sig)
+
+
+class IngesterProcess:
+    """The click ingester child, started again if it ever dies while the server runs (the
+    spool keeps every click meanwhile; nothing is stored twice)."""
+
+    RESTART_DELAY = 1.0
+
+    def __init__(self, spool: Path) -> None:
+        self._argv = [sys.executable, "-m", "server.public.ingest", "--spool", str(spool)]
+        self._lock = threading.Lock()
+        self._finishing = False
+        self._proc = self._start()
+        threading.Thread(target=self._watch, name="kliqs-ingester-watch", daemon=True).start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self._argv, stdin=subprocess.PIPE)
+
+    def _watch(self) -> None:
+        while True:
+            code = self._proc.wait()
+            time.sleep(self.RESTART_DELAY)
+            with self._lock:
+                if self._finishing:
+                    return
+                log.error("the click ingester exited (%s); starting it again", code)
+                self._proc = self._start()
+
+    def finish(self) -> None:
+        """Close its input (store what is left, then exit) and wait for it."""
+        with self._lock:
+            self._finishing = True
+            proc = self._proc
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait()
 
 
 if __name__ == "__main__":

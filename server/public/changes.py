@@ -10,6 +10,12 @@ the cache is not re-read from the database every few seconds.
 A worker that could not read the feed for :data:`STALE_AFTER` seconds (database away,
 process suspended) empties its cache on the next successful read: it may have missed rows
 the triggers have trimmed since.
+
+Row numbers are handed out when a trigger inserts, not at commit: on PostgreSQL two edits
+in overlapping transactions can commit out of order, and a number below the newest one seen
+may still be on its way. Such a hole is remembered and read again at every poll until its row
+arrives or :data:`GAP_WAIT` seconds pass (the transaction rolled back, or it takes longer
+than any request may).
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from time import monotonic
 log = logging.getLogger("kliqs.public.changes")
 
 STALE_AFTER = 60.0
+GAP_WAIT = 30.0
+_GAPS_MAX = 10_000  # holes remembered at most (a burst of rollbacks must not grow this)
 
 Changes = list[tuple[int, str]]
 
@@ -43,6 +51,7 @@ class ChangeFeed:
         self._drop_all = drop_all
         self.interval = interval
         self.seq = 0
+        self._gaps: dict[int, float] = {}  # row numbers not seen yet -> when first missed
         #: Bumped whenever codes were dropped: a lookup that started before may have read
         #: the old row, and must not be cached (see PublicSide.resolve).
         self.generation = 0
@@ -67,8 +76,10 @@ class ChangeFeed:
                 log.exception("reading the link change feed failed; retrying")
 
     async def poll(self) -> None:
-        """Read the changes since the last one seen and drop their codes."""
-        rows = await self._read(self.seq)
+        """Read the changes since the last one seen (and in the holes before it) and drop
+        their codes."""
+        floor = min(self._gaps, default=self.seq + 1) - 1
+        rows = await self._read(floor)
         now = monotonic()
         if now - self._read_at > STALE_AFTER:
             log.warning("link change feed unread for %.0f s: emptying the redirect cache",
@@ -76,12 +87,26 @@ class ChangeFeed:
             self._drop_all()
             self.generation += 1
         self._read_at = now
-        if not rows:
-            return
-        for _seq, code in rows:
+        dropped = False
+        for seq, code in rows:
+            if seq > self.seq:
+                if self.seq:  # (from 0, the rows below were trimmed long ago: no holes)
+                    self._note_gaps(self.seq + 1, seq, now)
+                self.seq = seq
+            elif self._gaps.pop(seq, None) is None:
+                continue  # seen at an earlier poll
             self._drop(code.lower())
-        self.seq = rows[-1][0]
-        self.generation += 1
+            dropped = True
+        self._gaps = {n: t for n, t in self._gaps.items() if now - t < GAP_WAIT}
+        if dropped:
+            self.generation += 1
+
+    def _note_gaps(self, first: int, end: int, now: float) -> None:
+        """Remember the numbers ``first`` .. ``end - 1`` as not seen yet."""
+        for missing in range(max(first, end - _GAPS_MAX), end):
+            self._gaps[missing] = now
+        while len(self._gaps) > _GAPS_MAX:
+            del self._gaps[min(self._gaps)]
 
     async def stop(self) -> None:
         """Stop following."""

@@ -99,6 +99,14 @@ class Ingester:
             self.spool.remove(name)
         return True
 
+    def _drain_safely(self) -> bool:
+        """:meth:`drain`, logging instead of ending the process on a surprise."""
+        try:
+            return self.drain()
+        except Exception:
+            log.exception("storing click batches failed; retrying")
+            return False
+
     def _read(self, name: str) -> list[Any] | None:
         try:
             return self.spool.read(name)
@@ -119,10 +127,10 @@ class Ingester:
     def run(self, stop: threading.Event) -> None:
         """Drain every ``poll`` seconds until ``stop``; then drain what is left and return."""
         while not stop.is_set():
-            self.drain()
+            self._drain_safely()
             stop.wait(self.poll)
         for _attempt in range(30):  # the database may be briefly away at shut-down
-            if self.drain() and not self.spool.names():
+            if self._drain_safely() and not self.spool.names():
                 return
             time.sleep(1)
         log.error("click batches left in %s; stored at the next start",

@@ -19,6 +19,7 @@ from typing import Any
 log = logging.getLogger("kliqs.public.spool")
 
 SUFFIX = ".clicks.json"
+VISIT_FIELDS = 6  # see server.public.clicks.Visit
 
 
 class Spool:
@@ -55,12 +56,20 @@ class Spool:
         return sorted(found)
 
     def read(self, name: str) -> list[Any] | None:
-        """The batch in ``name``; ``None`` when another ingester took it first."""
+        """The batch in ``name``; ``None`` when another ingester took it first.
+
+        Raises ``ValueError`` when the file is not a batch (a list of six-item visits).
+        """
         try:
             with (self.directory / name).open(encoding="utf-8") as src:
-                return list(json.load(src))
+                batch = json.load(src)
         except FileNotFoundError:
             return None
+        if not isinstance(batch, list) or not all(
+            isinstance(visit, list) and len(visit) == VISIT_FIELDS for visit in batch
+        ):
+            raise ValueError(f"{name} is not a list of {VISIT_FIELDS}-item visits")
+        return batch
 
     def remove(self, name: str) -> None:
         """Forget a stored batch (gone already is fine)."""
