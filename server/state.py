@@ -82,7 +82,11 @@ class Kliqs:
             yield conn
 
     def start(self) -> None:
-        """Start-up (ASGI lifespan): on a SQLite file, the WAL checkpoint thread."""
+        """Start-up (ASGI lifespan): on a SQLite file, the WAL checkpoint thread, unless a
+        click ingester runs beside the workers (``click_spool_dir``): it writes most and
+        checkpoints for everyone, at a lower priority than the requests."""
+        if self.settings.click_spool_dir is not None:
+            return
         if is_sqlite(self.engine) and self.engine.url.database not in (None, "", ":memory:"):
             self._checkpointer = Checkpointer(self.engine)
             self._checkpointer.start()

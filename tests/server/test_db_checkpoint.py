@@ -64,6 +64,16 @@ def test_the_server_state_runs_one_for_a_sqlite_file(tmp_path: Path) -> None:
     assert kliqs._checkpointer is None
 
 
+def test_workers_beside_a_click_ingester_leave_checkpoints_to_it(tmp_path: Path) -> None:
+    # `kliqs serve` sets click_spool_dir: its ingester process checkpoints for everyone.
+    settings = Settings(data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'k.sqlite'}",
+                        click_spool_dir=tmp_path / "click-spool")
+    kliqs = Kliqs.build(settings)
+    kliqs.start()
+    assert kliqs._checkpointer is None
+    kliqs.dispose()
+
+
 def test_only_a_sqlite_file_has_a_wal_to_checkpoint() -> None:
     with pytest.raises(ValueError, match="SQLite file"):
         Checkpointer(create_engine("sqlite://"))
