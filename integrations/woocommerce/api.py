@@ -8,12 +8,15 @@ http -> OAuth 1.0a one-legged signature in the query string.
 
 from __future__ import annotations
 
+import http.cookiejar
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import requests
+import woocommerce.api as woocommerce_api
 from woocommerce import API
 
 from integrations.woocommerce.errors import (
@@ -36,6 +39,26 @@ __all__ = ["WooCommerceClient", "error_from_response"]
 
 API_VERSION = "wc/v3"
 MAX_PER_PAGE = 100  # WooCommerce rejects per_page above 100 with rest_invalid_param
+
+_sessions = threading.local()
+
+
+def _pooled_request(method: str, url: str, **kwargs: Any) -> requests.Response:
+    """``requests.request`` on a ``Session`` kept per thread.
+
+    ``woocommerce.API`` sends every call through the module-level ``requests.request``,
+    which opens a new connection each time (a TCP, and for https a TLS, handshake per
+    product). The package offers no way to pass a session, so its module's ``request`` name
+    is pointed here. Cookies are never kept: each call carries its own authentication.
+    """
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = requests.Session()
+        session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return session.request(method=method, url=url, **kwargs)
+
+
+woocommerce_api.request = _pooled_request  # type: ignore[attr-defined]
 
 
 class WooCommerceClient:

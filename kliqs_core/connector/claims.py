@@ -70,7 +70,7 @@ def claim_product(
         "claim_until": now + timedelta(seconds=lease_seconds),
         "next_sweep_at": now + timedelta(seconds=grace_seconds),
     }
-    with database.begin() as conn:
+    with database.statement() as conn:
         row = conn.execute(_CLAIM, values).first()
     if row is None:
         return None
@@ -105,7 +105,7 @@ class Claim:
         """
         if self._held.record is not None:
             return self._held.record
-        with self.database.begin() as conn:
+        with self.database.statement() as conn:
             row = conn.execute(select(_PRODUCTS).where(_PRODUCTS.c.id == self.product_pk)).first()
         if row is None:
             raise LookupError(f"product {self.product_pk} vanished")
@@ -129,7 +129,8 @@ class Claim:
         if finished:
             values.update(claimed_by=None, claim_until=None)
         guard = {"g_pk": self.product_pk, "g_worker": self.worker, "g_state": expected_state}
-        with self.database.begin() as conn:
+        # Finishing also marks the deliveries: two statements, one transaction.
+        with self.database.begin() if finished else self.database.statement() as conn:
             # One cached statement: the SET columns come from the parameters.
             row = conn.execute(_GUARDED_UPDATE, {**guard, **values}).first()
             if row is not None and finished:
@@ -191,7 +192,7 @@ class Claim:
             .where(_PRODUCTS.c.claimed_by == self.worker)
             .values(claimed_by=None, claim_until=None)
         )
-        with self.database.begin() as conn:
+        with self.database.statement() as conn:
             conn.execute(statement)
         self._held.released = True
 
@@ -203,7 +204,7 @@ class Claim:
             .where(_PRODUCTS.c.state == expected_state)
             .values(claimed_by=None, claim_until=None, updated_at=utcnow(), **values)
         )
-        with self.database.begin() as conn:
+        with self.database.statement() as conn:
             changed = conn.execute(statement).rowcount == 1
         self._held.record = None
         self._held.released = True

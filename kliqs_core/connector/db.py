@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -18,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 __all__ = ["Database", "normalize_database_url", "upgrade"]
@@ -27,6 +29,8 @@ VERSION_TABLE = "connector_alembic_version"
 _BUSY_TIMEOUT_MS = 30_000
 # Any constant works; it only has to be the same in every process migrating this database.
 _PG_MIGRATION_LOCK = 0x6B6C6971
+_IDLE_PING_SECONDS = 5.0
+_RECYCLE_SECONDS = 3600
 
 
 def normalize_database_url(url: str) -> str:
@@ -46,6 +50,8 @@ class Database:
         self.url = normalize_database_url(url)
         self.engine = _create_engine(self.url, echo=echo)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # The same pool; each checkout in autocommit (psycopg 3: no BEGIN/COMMIT round trips).
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writer = _process_lock(self.engine)
         _LIVE.add(self)
 
@@ -69,6 +75,21 @@ class Database:
         """
         with self._writer, self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def statement(self) -> Iterator[Connection]:
+        """A Core connection for ONE statement, atomic on its own.
+
+        On PostgreSQL it runs in autocommit: one round trip instead of three (``BEGIN``, the
+        statement, ``COMMIT``). On SQLite it is :meth:`begin` (the write lock is what orders
+        the writers there).
+        """
+        if self.is_sqlite:
+            with self.begin() as conn:
+                yield conn
+        else:
+            with self._autocommit.connect() as conn:
+                yield conn
 
     def ping(self) -> None:
         """Run ``SELECT 1``; raises when the database cannot be reached."""
@@ -111,7 +132,10 @@ def _process_lock(engine: Engine) -> AbstractContextManager[Any]:
 
 def _create_engine(url: str, *, echo: bool) -> Engine:
     if make_url(url).get_backend_name() != "sqlite":
-        return create_engine(url, echo=echo, pool_pre_ping=True)
+        engine = create_engine(url, echo=echo, pool_recycle=_RECYCLE_SECONDS)
+        event.listen(engine, "checkin", _note_checkin)
+        event.listen(engine, "checkout", _ping_if_idle)
+        return engine
     engine = create_engine(
         url,
         echo=echo,
@@ -120,6 +144,30 @@ def _create_engine(url: str, *, echo: bool) -> Engine:
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["kliqs_checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Check a connection that sat in the pool for a while before handing it out.
+
+    ``pool_pre_ping`` would do this at every checkout: a round trip per statement on the
+    workers' hot path, where connections come back within milliseconds. A connection idle
+    for :data:`_IDLE_PING_SECONDS` (long enough for a database restart to have dropped it) is
+    pinged; a dead one is replaced (SQLAlchemy's documented ``DisconnectionError`` recipe).
+    """
+    checked_in = record.info.get("kliqs_checked_in")
+    if checked_in is None or time.monotonic() - checked_in < _IDLE_PING_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT 1")
+        cursor.close()
+        dbapi_connection.rollback()
+    except Exception as exc:
+        raise DisconnectionError("connection dropped while idle in the pool") from exc
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -158,6 +158,9 @@ class _State:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # Keep-alive, as WordPress behind any common web server answers (every answer has a
+    # Content-Length), so a client's connection reuse is observable (``peer_port``).
+    protocol_version = "HTTP/1.1"
     server_version = "Apache"
     sys_version = ""
     state: _State  # set on the subclass made per server
@@ -174,7 +177,8 @@ class _Handler(BaseHTTPRequestHandler):
         body, auth = _loads(raw), self._auth_kind(query)
         with self.state.lock:
             self.state.requests.append({"method": method, "path": parts.path, "query": query,
-                                        "json": body, "auth": auth[0] if auth else None})
+                                        "json": body, "auth": auth[0] if auth else None,
+                                        "peer_port": self.client_address[1]})
         forced = self.state.take_failure()
         if forced is not None:
             return self._forced_error(forced)

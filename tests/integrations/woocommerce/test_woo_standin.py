@@ -258,3 +258,15 @@ def test_modified_after_filter_is_exclusive_and_timezone_safe(standin: WooStandi
     assert list(client.iter_products(modified_after=moment)) == []
     earlier = moment.astimezone(timezone(timedelta(hours=7))) - timedelta(seconds=1)
     assert [p.id for p in client.iter_products(modified_after=earlier)] == [1]
+
+
+def test_calls_from_one_thread_reuse_one_connection(standin: WooStandin,
+                                                    client: WooCommerceClient) -> None:
+    # woocommerce.API would open a connection per call (requests.request); the client's
+    # calls share a keep-alive connection per thread instead.
+    standin.add_product(id=101, name="VPS Murah")
+    client.get_product(101)
+    client.set_short_url(101, "https://kliqs.me/vps-murah")
+    client.get_product(101)
+    ports = {request["peer_port"] for request in standin.requests}
+    assert len(standin.requests) == 3 and len(ports) == 1

@@ -10,7 +10,7 @@ from typing import TypeVar
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from kliqs_core.connector import ProductInput, accept_webhook
 from kliqs_core.connector.claims import claim_product
@@ -123,3 +123,38 @@ def test_only_one_of_many_racing_workers_claims_a_product(pg_rt: TestRuntime) ->
     )
 
     assert sum(claim is not None for claim in claims) == 1
+
+
+def test_a_single_statement_runs_in_autocommit_and_a_transaction_does_not(
+    pg_rt: TestRuntime,
+) -> None:
+    # One round trip for the claims' single statements; BEGIN/COMMIT where two must agree.
+    database = pg_rt.database
+    with database.statement() as conn:
+        assert conn.connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+        assert conn.execute(select(func.count()).select_from(Product)).scalar_one() == 0
+    with database.begin() as conn:
+        assert conn.connection.dbapi_connection.autocommit is False  # type: ignore[union-attr]
+
+
+def test_a_connection_dropped_while_idle_is_replaced_not_handed_out(
+    pg_rt: TestRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No ping at every checkout (a round trip per statement); a connection idle for a while
+    # is pinged, and one the server dropped meanwhile (a restart) is replaced unseen.
+    from kliqs_core.connector import db as connector_db
+
+    database = pg_rt.database
+    with database.statement() as conn:
+        victim = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = Database(database.url)
+    try:
+        with admin.statement() as conn:
+            assert conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": victim}
+                                ).scalar_one() is True
+    finally:
+        admin.dispose()
+    assert database.engine.pool.checkedin() == 1  # type: ignore[attr-defined]  # the victim
+    monkeypatch.setattr(connector_db, "_IDLE_PING_SECONDS", 0.0)
+    with database.statement() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != victim
