@@ -19,9 +19,17 @@ _PREFIX = os.urandom(6).hex()
 _COUNTER = itertools.count(1)
 
 
+_PREFIX_BYTES = _PREFIX.encode()
+
+
 def next_request_id() -> str:
     """A new request id, 24 hex characters."""
     return f"{_PREFIX}{next(_COUNTER):012x}"
+
+
+def next_request_id_bytes() -> bytes:
+    """:func:`next_request_id` as header bytes (the redirect path: half the cost)."""
+    return _PREFIX_BYTES + b"%012x" % next(_COUNTER)
 
 
 class RequestIdMiddleware:

@@ -21,7 +21,7 @@ from server.api.http import error_body, preferred_language
 from server.clock import timestamp
 from server.public import views
 from server.public.hosts import HostRules
-from server.middleware import RequestIdMiddleware, next_request_id
+from server.middleware import RequestIdMiddleware, next_request_id_bytes
 from server.public.location import CACHE_CONTROL, EMPTY_LENGTH, ROBOTS, with_query
 from server.public.qr import KINDS
 from server.public.responses import EMPTY_BODY, header, json_bytes, send_json
@@ -79,7 +79,7 @@ class PublicLayer:
                     "type": "http.response.start",
                     "status": 302,
                     "headers": ((b"location", location), CACHE_CONTROL, ROBOTS, EMPTY_LENGTH,
-                                (b"x-request-id", next_request_id().encode())),
+                                (b"x-request-id", next_request_id_bytes())),
                 })
                 await send(EMPTY_BODY)
                 return

@@ -4,6 +4,7 @@ edits seen at once, app paths untouched, QR codes."""
 from __future__ import annotations
 
 import io
+import re
 
 import httpx
 import pytest
@@ -17,14 +18,18 @@ def test_redirect_answers_302_with_the_contract_headers(
     http: httpx.Client, account: ApiAccount
 ) -> None:
     link = create_link(http, account, url="https://marketku.id/p/kaos")
+    ids = set()
     for _ in range(2):  # a miss (database), then a cache hit
         resp = http.get(f"/{link['short_code']}")
         assert resp.status_code == 302
         assert resp.headers["location"] == "https://marketku.id/p/kaos"
         assert resp.headers["cache-control"] == "private, max-age=0"
         assert resp.headers["x-robots-tag"] == "noindex"
-        assert resp.headers["x-request-id"]
+        assert re.fullmatch(r"[0-9a-f]{24}", resp.headers["x-request-id"])
+        assert "server" not in resp.headers  # nothing about the stack behind
         assert resp.content == b""
+        ids.add(resp.headers["x-request-id"])
+    assert len(ids) == 2
 
 
 def test_head_redirects_without_counting_a_click(
