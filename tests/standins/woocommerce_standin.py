@@ -161,6 +161,9 @@ class _Handler(BaseHTTPRequestHandler):
     # Keep-alive, as WordPress behind any common web server answers (every answer has a
     # Content-Length), so a client's connection reuse is observable (``peer_port``).
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes: with Nagle's algorithm on a kept-alive
+    # connection the body would wait for the client's delayed ACK (40 ms per answer).
+    disable_nagle_algorithm = True
     server_version = "Apache"
     sys_version = ""
     state: _State  # set on the subclass made per server
