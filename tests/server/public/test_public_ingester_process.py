@@ -9,8 +9,9 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
-from kliqs_testing.databases import make_database
+from kliqs_testing.databases import Database, make_database
 from kliqs_testing.servers import ProcessServer
 from public_support import (
     alive,
@@ -59,15 +60,26 @@ def _new_ingester(server_pid: int, old: int, timeout: float = 15) -> int:
         time.sleep(0.05)
 
 
-def test_a_killed_ingester_is_started_again_and_stores_every_click_once(tmp_path: Path
-                                                                        ) -> None:
+def _server_with_link(tmp_path: Path, env: dict[str, str]
+                      ) -> tuple[Database, ProcessServer, dict[str, Any]]:
+    """A `kliqs serve` on a fresh SQLite database, and one link of a new account."""
     database = make_database("sqlite", tmp_path)
-    server = ProcessServer(database, tmp_path, env=dict(FAST)).start()
-    assert server.proc is not None
+    server = ProcessServer(database, tmp_path, env=dict(env)).start()
     try:
         account = server.new_account("pro")
         with server.client() as http:
             link = create_link(http, account)
+    except BaseException:
+        server.stop(signal.SIGKILL)
+        raise
+    return database, server, link
+
+
+def test_a_killed_ingester_is_started_again_and_stores_every_click_once(tmp_path: Path
+                                                                        ) -> None:
+    _database, server, link = _server_with_link(tmp_path, FAST)
+    assert server.proc is not None
+    try:
         code, link_id = link["short_code"], link["id"]
         click_many(server.url, code, CLICKS // 2)
         ingester = ingester_pid(server.proc.pid)
@@ -88,14 +100,10 @@ def test_a_killed_ingester_is_started_again_and_stores_every_click_once(tmp_path
 def test_clicks_spooled_before_a_hard_kill_are_stored_once_at_the_next_start(
     tmp_path: Path
 ) -> None:
-    database = make_database("sqlite", tmp_path)
     spool = tmp_path / "click-spool"
-    server = ProcessServer(database, tmp_path, env=dict(FAST)).start()
+    database, server, link = _server_with_link(tmp_path, FAST)
     assert server.proc is not None
     try:
-        account = server.new_account("pro")
-        with server.client() as http:
-            link = create_link(http, account)
         code, link_id = link["short_code"], link["id"]
         click_many(server.url, code, CLICKS)
         deadline = time.monotonic() + 10  # every click spooled (the pump runs each 0.05 s)
@@ -137,13 +145,9 @@ def test_sigint_to_every_process_of_the_server_stores_exactly_n(tmp_path: Path) 
     # (and, with one worker, nothing else). ProcessServer starts the server in the test's
     # own process group, so os.killpg would hit pytest too: each process of the server's
     # tree gets the SIGINT instead, the ingester first (the worst order for it).
-    database = make_database("sqlite", tmp_path)
-    server = ProcessServer(database, tmp_path, env=dict(SLOW_FLUSH)).start()
+    _database, server, link = _server_with_link(tmp_path, SLOW_FLUSH)
     assert server.proc is not None
     try:
-        account = server.new_account("pro")
-        with server.client() as http:
-            link = create_link(http, account)
         click_many(server.url, link["short_code"], CLICKS)
         assert stored_clicks(server.engine, link["id"]) == 0  # all still in the worker
         server.close_engine()

@@ -304,6 +304,14 @@ def test_a_hole_is_read_again_until_its_row_arrives_or_it_is_given_up(
     asyncio.run(scenario())
 
 
+async def _until_dropped(fake: FakeFeed, timeout: float = 5.0) -> None:
+    """Wait until the feed dropped something (or the timeout)."""
+    for _ in range(int(timeout / 0.01)):
+        if fake.dropped:
+            return
+        await asyncio.sleep(0.01)
+
+
 def test_start_begins_after_the_newest_change_and_follows() -> None:
     fake = FakeFeed([(40, "old"), (41, "older-too"), (42, "new")], last=41)
 
@@ -311,10 +319,7 @@ def test_start_begins_after_the_newest_change_and_follows() -> None:
         feed = fake.feed(interval=0.01)
         await feed.start()
         assert feed.seq == 41
-        for _ in range(500):  # the follower polls on its own
-            if fake.dropped:
-                break
-            await asyncio.sleep(0.01)
+        await _until_dropped(fake)  # the follower polls on its own
         await feed.stop()
         return feed
 
@@ -335,10 +340,7 @@ def test_start_without_a_database_begins_at_zero_and_keeps_following() -> None:
             await asyncio.sleep(0.01)
         assert fake.reads and not fake.dropped  # failed reads are retried, not fatal
         fake.failing = False
-        for _ in range(500):
-            if fake.dropped:
-                break
-            await asyncio.sleep(0.01)
+        await _until_dropped(fake)
         await feed.stop()
         return feed
 
