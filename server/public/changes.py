@@ -52,6 +52,9 @@ class ChangeFeed:
         self.interval = interval
         self.seq = 0
         self._gaps: dict[int, float] = {}  # row numbers not seen yet -> when first missed
+        # Whether ``seq`` is a row number read from the feed (holes above it are real), not
+        # the 0 of a start that could not read it (rows below the first seen are history).
+        self._baseline = False
         #: Bumped whenever codes were dropped: a lookup that started before may have read
         #: the old row, and must not be cached (see PublicSide.resolve).
         self.generation = 0
@@ -62,6 +65,7 @@ class ChangeFeed:
         """Begin after the newest change (the cache is empty now), then follow."""
         try:
             self.seq = await self._last()
+            self._baseline = True
         except Exception:
             log.exception("the link change feed could not be read at start-up")
         self._read_at = monotonic()
@@ -90,9 +94,10 @@ class ChangeFeed:
         dropped = False
         for seq, code in rows:
             if seq > self.seq:
-                if self.seq:  # (from 0, the rows below were trimmed long ago: no holes)
+                if self._baseline:
                     self._note_gaps(self.seq + 1, seq, now)
                 self.seq = seq
+                self._baseline = True
             elif self._gaps.pop(seq, None) is None:
                 continue  # seen at an earlier poll
             self._drop(code.lower())

@@ -460,16 +460,29 @@ def test_the_follower_drops_what_was_edited_renamed_or_deleted(
     assert dropped == expected
 
 
+@pytest.fixture
+def postgres_engine(tmp_path: Path) -> Iterator[tuple[Engine, Database]]:
+    """A fresh PostgreSQL database, migrated (whatever the module's ``database`` is)."""
+    database = make_database("postgres", tmp_path)
+    engine = make_engine(_settings(database, tmp_path))
+    try:
+        upgrade(engine)
+        yield engine, database
+    finally:
+        engine.dispose()
+        database.drop()
+
+
 def test_a_change_committed_after_a_later_one_is_still_seen(
-    engine: Engine, database: Database, module_dir: Path
+    postgres_engine: tuple[Engine, Database], tmp_path: Path
 ) -> None:
     """PostgreSQL takes ``seq`` at INSERT, not at commit: two links edited in overlapping
-    transactions commit out of ``seq`` order. The feed must still name both codes."""
-    if database.kind != "postgres":
-        pytest.skip("SQLite has one writer at a time: its rows commit in seq order")
+    transactions commit out of ``seq`` order. The feed must still name both codes. (SQLite
+    has one writer at a time: its rows always commit in ``seq`` order.)"""
+    engine, database = postgres_engine
     account_id = _account(engine)
     slow, quick = _link(engine, account_id), _link(engine, account_id)
-    reader = make_engine(_settings(database, module_dir), writer=False)
+    reader = make_engine(_settings(database, tmp_path), writer=False)
     store = make_store(reader)
     dropped: list[str] = []
 
