@@ -304,6 +304,41 @@ def test_a_hole_is_read_again_until_its_row_arrives_or_it_is_given_up(
     asyncio.run(scenario())
 
 
+def test_a_hole_above_an_empty_feed_is_a_hole_too() -> None:
+    """The feed was empty at start (a new database): row 1 is still in an open transaction
+    when row 2 is read; row 1 must be read when it commits."""
+    fake = FakeFeed([(2, "quick")], last=0)
+
+    async def scenario() -> None:
+        feed = fake.feed()
+        await feed.start()
+        await feed.poll()
+        fake.rows.insert(0, (1, "slow"))
+        await feed.poll()
+        await feed.stop()
+
+    asyncio.run(scenario())
+    assert fake.dropped == ["quick", "slow"]
+
+
+def test_rows_before_the_first_seen_are_history_when_the_start_failed() -> None:
+    """Start-up could not read the feed: the first rows read are not preceded by holes
+    (the rows below were trimmed long ago), so nothing is read again for them."""
+    fake = FakeFeed([(500, "a"), (501, "b")])
+    fake.failing = True
+
+    async def scenario() -> None:
+        feed = fake.feed()
+        await feed.start()
+        fake.failing = False
+        await feed.poll()
+        await feed.poll()
+        await feed.stop()
+
+    asyncio.run(scenario())
+    assert fake.dropped == ["a", "b"] and fake.reads == [0, 501]
+
+
 async def _until_dropped(fake: FakeFeed, timeout: float = 5.0) -> None:
     """Wait until the feed dropped something (or the timeout)."""
     for _ in range(int(timeout / 0.01)):
