@@ -91,7 +91,8 @@ def click_ingester() -> Iterator[None]:
 
     uvicorn re-raises SIGTERM/SIGINT once its graceful stop is done, which would end this
     process before the ingester has finished: the signal is held here instead, and
-    re-raised after the ingester exits.
+    re-raised after the ingester exits. A signal that arrives before uvicorn handles signals
+    itself (while it starts) ends the body the same way.
     """
     from server.config import Settings
 
@@ -106,16 +107,23 @@ def click_ingester() -> Iterator[None]:
 
     def hold(sig: int, _frame: FrameType | None) -> None:
         held.append(sig)
+        raise _StopSignal(sig)
 
     previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
+    except _StopSignal:
+        pass  # re-raised below, once the ingester is done
     finally:
         ingester.finish()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         for sig in held[:1]:
             signal.raise_signal(sig)
+
+
+class _StopSignal(Exception):
+    """SIGTERM or SIGINT reached this process outside uvicorn's own handlers."""
 
 
 class IngesterProcess:

@@ -1,9 +1,9 @@
-"""Click recording off the critical path: a memory buffer handed on in batches by a thread.
+"""Click recording off the critical path: a memory buffer handed on in batches.
 
 The redirect appends one small tuple (link id, POSIX time, the request's header list, the
-peer) to a deque. Every ``click_flush_interval`` seconds the ``kliqs-clicks`` thread
-describes what is buffered (:data:`Visit`: the headers the statistics need and a salted
-daily visitor hash instead of the IP) and hands it on in batches of ``click_batch_size``:
+peer) to a deque. Every ``click_flush_interval`` seconds what is buffered is described
+(:data:`Visit`: the headers the statistics need and a salted daily visitor hash instead of
+the IP) and handed on in batches of ``click_batch_size``:
 
 - under ``kliqs serve`` (``click_spool_dir`` set): to the click spool, one file per batch,
   which the click ingester process (:mod:`server.public.ingest`) parses and stores. The
@@ -12,7 +12,7 @@ daily visitor hash instead of the IP) and hands it on in batches of ``click_batc
   of it for a socket call, and the loop would wait up to the interpreter's 5 ms switch
   interval to get it back;
 - otherwise (an app built in-process, as the unit tests do): straight to the database from
-  the thread, rows and ``links.clicks`` in one transaction.
+  the ``kliqs-clicks`` thread, rows and ``links.clicks`` in one transaction.
 
 The buffer is handed on when the server stops (ASGI lifespan shutdown, which uvicorn runs on
 SIGTERM/SIGINT) and at interpreter exit. What a hard kill (SIGKILL, power loss) of a worker
@@ -59,7 +59,7 @@ _DAY = 86_400
 
 
 class ClickRecorder:
-    """Buffers clicks and hands them on in batches from a background thread."""
+    """Buffers clicks and hands them on in batches (the event loop's pump, or a thread)."""
 
     def __init__(
         self,
@@ -177,7 +177,8 @@ class ClickRecorder:
             self._hasher = hasher
 
     async def stop_pump(self) -> None:
-        """Let the pump finish the batch in hand and end (before :meth:`close`)."""
+        """End the pump (before :meth:`close`): slices it encoded already stay in
+        ``_parts``, and :meth:`close` writes them with the rest of the buffer."""
         pump, self._pump = self._pump, None
         if pump is None:
             return

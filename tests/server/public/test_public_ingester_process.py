@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from kliqs_testing.databases import Database, make_database
-from kliqs_testing.servers import ProcessServer
+from kliqs_testing.servers import ProcessServer, free_port
 from public_support import (
     alive,
     child_pids,
@@ -166,3 +167,27 @@ def test_sigint_to_every_process_of_the_server_stores_exactly_n(tmp_path: Path) 
     assert stored_clicks(server.engine, link["id"]) == CLICKS
     assert counter(server.engine, link["id"]) == CLICKS
     server.close_engine()
+
+
+def test_a_stop_signal_while_the_server_starts_still_stops_it(tmp_path: Path) -> None:
+    # The serving process holds SIGTERM while its ingester stores the last clicks. A SIGTERM
+    # that lands after that hold is in place but before uvicorn handles signals itself (the
+    # ingester just started, uvicorn still importing) must still stop everything.
+    env = {**os.environ, "KLIQS_DATA_DIR": str(tmp_path), "KLIQS_LOG_LEVEL": "warning"}
+    env.pop("KLIQS_DATABASE_URL", None)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "server.worker", "--port", str(free_port())], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while not (children := child_pids(server.pid)):  # the ingester: the hold is in place
+        assert time.monotonic() < deadline and server.poll() is None, "no ingester started"
+        time.sleep(0.005)
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        raise AssertionError("a SIGTERM during start-up was swallowed") from None
+    for pid in children:
+        _wait_dead(pid)
