@@ -19,6 +19,7 @@ from kliqs_core._retry import RetryPolicy
 from kliqs_core._time import format_datetime
 from kliqs_core.errors import SlugAlreadyExistsError
 from kliqs_core.models import Link, LinkPage, LinkStats, Me
+from kliqs_core.sessions import new_session
 from kliqs_core.slugs import with_suffix
 
 __all__ = ["DEFAULT_BASE_URL", "UNSET", "KliqsClient"]
@@ -73,7 +74,7 @@ class KliqsClient:
             raise ValueError("timeout must be positive and max_retries at least 0")
         self._owns_session = session is None
         http = HttpClient(
-            session or requests.Session(),
+            session or new_session(),
             timeout=timeout,
             max_retries=max_retries,
             policy=retry_policy or RetryPolicy(),

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 import jwt
 import requests
 
+from kliqs_core.sessions import new_session
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_TTL = 300.0
@@ -57,7 +59,7 @@ class JwksCache:
         self.refetch_cooldown = refetch_cooldown
         self.timeout = timeout
         self.fetch_count = 0
-        self._session = session or requests.Session()
+        self._session = session or new_session()
         self._clock = clock
         self._keys: dict[str, Any] | None = None
         self._fetched_at = 0.0

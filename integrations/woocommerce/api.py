@@ -31,6 +31,7 @@ from integrations.woocommerce.errors import (
     WooServerError,
 )
 from integrations.woocommerce.models import SHORT_URL_META_KEY, WooProduct, product_from_dict
+from kliqs_core.sessions import new_session
 
 if TYPE_CHECKING:
     from integrations.woocommerce.settings import WooCommerceSettings
@@ -53,7 +54,7 @@ def _pooled_request(method: str, url: str, **kwargs: Any) -> requests.Response:
     """
     session = getattr(_sessions, "session", None)
     if session is None:
-        session = _sessions.session = requests.Session()
+        session = _sessions.session = new_session()
         session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
     return session.request(method=method, url=url, **kwargs)
 

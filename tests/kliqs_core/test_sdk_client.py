@@ -17,6 +17,7 @@ import requests
 import responses
 
 from kliqs_core import UNSET, KliqsClient, Link, NotFoundError
+from kliqs_core.sessions import CachedEnvSession
 
 Load = Callable[[str], None]  # the conftest's `load` fixture
 
@@ -290,12 +291,12 @@ def test_close_closes_only_a_session_the_client_made() -> None:
 def test_close_closes_a_session_the_client_made(monkeypatch: pytest.MonkeyPatch) -> None:
     closed: list[str] = []
 
-    class Tracked(requests.Session):
+    class Tracked(CachedEnvSession):
         def close(self) -> None:
             closed.append("closed")
             super().close()
 
-    monkeypatch.setattr("kliqs_core.client.requests.Session", Tracked)
+    monkeypatch.setattr("kliqs_core.client.new_session", Tracked)
     with KliqsClient("k"):
         pass
     assert closed == ["closed"]

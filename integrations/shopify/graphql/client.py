@@ -16,6 +16,8 @@ from typing import Any
 
 import requests
 
+from kliqs_core.sessions import new_session
+
 from .documents import GraphQLDocument
 from .errors import (
     GraphQLConnectionError,
@@ -80,7 +82,7 @@ class GraphQLClient:
         self.last_cost: QueryCost | None = None
         self._sleep = sleep
         self._owns_session = session is None
-        self._session = session or requests.Session()
+        self._session = session or new_session()
 
     def execute(
         self, document: GraphQLDocument, variables: Mapping[str, Any] | None = None
