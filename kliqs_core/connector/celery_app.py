@@ -55,7 +55,7 @@ def build_celery_config(settings: ConnectorSettings) -> dict[str, Any]:
         # crashes it); a lock timeout is all it gets. Redis: redeliver after an hour, longer
         # than the longest retry countdown (connector_retry_cap).
         "broker_transport_options": (
-            {"connect_args": {"timeout": 30}} if sqla else {"visibility_timeout": 3600}
+            {"connect_args": {"timeout": 30}} if sqla else {"visibility_timeout": 3600, "ack_emulation": False}
         ),
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,

@@ -31,6 +31,12 @@ _BUSY_TIMEOUT_MS = 30_000
 _PG_MIGRATION_LOCK = 0x6B6C6971
 _IDLE_PING_SECONDS = 5.0
 _RECYCLE_SECONDS = 3600
+# PostgreSQL connections kept per process, and the most it opens. No overflow: SQLAlchemy
+# closes an overflow connection as soon as it comes back, and under a burst of webhooks (the
+# web app runs up to 40 handler threads) that was a new PostgreSQL backend (a fork and an
+# authentication) every few requests, a third of the database's CPU per product. Threads
+# beyond this many wait for a connection instead (up to the pool's 30 s timeout).
+_PG_POOL_SIZE = 20
 
 
 def normalize_database_url(url: str) -> str:
@@ -132,7 +138,13 @@ def _process_lock(engine: Engine) -> AbstractContextManager[Any]:
 
 def _create_engine(url: str, *, echo: bool) -> Engine:
     if make_url(url).get_backend_name() != "sqlite":
-        engine = create_engine(url, echo=echo, pool_recycle=_RECYCLE_SECONDS)
+        engine = create_engine(
+            url,
+            echo=echo,
+            pool_recycle=_RECYCLE_SECONDS,
+            pool_size=_PG_POOL_SIZE,
+            max_overflow=0,
+        )
         event.listen(engine, "checkin", _note_checkin)
         event.listen(engine, "checkout", _ping_if_idle)
         return engine
