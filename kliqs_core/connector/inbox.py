@@ -14,7 +14,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Select, Table, bindparam, exists, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -59,6 +60,13 @@ _FIND_PRODUCT = select(_PRODUCTS.c.id, _PRODUCTS.c.state).where(
 _INSERT_PRODUCT = insert(_PRODUCTS).returning(_PRODUCTS.c.id)
 _REFRESH_PRODUCT = update(_PRODUCTS).where(_PRODUCTS.c.id == bindparam("f_pk"))
 _INSERT_DELIVERY = insert(_DELIVERIES)
+# Run as each product finishes: built once too (an ORM statement per call cost 0.1 ms).
+_MARK_PROCESSED = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.product_pk == bindparam("f_pk"))
+    .where(_DELIVERIES.c.status == InboxStatus.ACCEPTED.value)
+    .values(status=InboxStatus.PROCESSED.value)
+)
 
 
 @dataclass(frozen=True)
@@ -162,12 +170,7 @@ def find_product(
 
 def mark_processed(session: Session | Connection, product_pk: int) -> None:
     """Mark a finished product's accepted deliveries as processed."""
-    session.execute(
-        update(WebhookDelivery)
-        .where(WebhookDelivery.product_pk == product_pk)
-        .where(WebhookDelivery.status == InboxStatus.ACCEPTED.value)
-        .values(status=InboxStatus.PROCESSED.value)
-    )
+    session.execute(_MARK_PROCESSED, {"f_pk": product_pk})
 
 
 def _should_queue(accepted: Accepted) -> bool:
@@ -197,6 +200,10 @@ def _store_with_retry(
     # Two deliveries racing on a new product (PostgreSQL) make one insert fail on the unique
     # constraint; the second try sees the winner's rows. A Core connection, not a session:
     # this runs before every webhook's 200.
+    if product is not None and ignore_reason is None and not database.is_sqlite:
+        fast = _insert_new_product(database, delivery, product, grace_seconds)
+        if fast is not None:
+            return fast
     for attempt in range(2):
         try:
             with database.begin() as conn:
@@ -211,6 +218,78 @@ def _store_with_retry(
             if attempt == 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _insert_new_product(
+    database: Database, delivery: dict[str, Any], product: ProductInput, grace_seconds: float
+) -> Accepted | None:
+    """PostgreSQL, the common case: a first delivery of a new product in ONE statement.
+
+    One round trip instead of six (``BEGIN``, two reads, two inserts, ``COMMIT``). ``None``
+    when the product or the delivery is known (or a racing delivery just stored either):
+    the caller then takes the general path, which sees those rows and decides.
+    """
+    now = utcnow()
+    params = dict(
+        delivery, received_at=now, status=InboxStatus.ACCEPTED.value, reason=None,
+        product_id=product.product_id, title=product.title, product_url=product.product_url,
+        data=dict(product.data), state=ProductState.RECEIVED.value, slug_attempt=0,
+        attempts=0, sweep_count=0, created_at=now, updated_at=now,
+        next_sweep_at=now + timedelta(seconds=grace_seconds),
+    )  # fmt: skip
+    try:
+        with database.statement() as conn:
+            pk = conn.execute(_NEW_PRODUCT_AND_DELIVERY, params).scalar()
+    except IntegrityError:
+        return None  # a racing delivery stored this delivery id first
+    if pk is None:
+        return None
+    return Accepted(new=True, status=InboxStatus.ACCEPTED, reason=None, product_pk=int(pk))
+
+
+def _new_product_and_delivery() -> Select[Any]:
+    """``WITH product AS (INSERT ... WHERE the delivery is new ON CONFLICT DO NOTHING
+    RETURNING id), delivery AS (INSERT ... SELECT id FROM product) SELECT id FROM product``.
+
+    PostgreSQL runs both inserts in the statement's one transaction. A known product makes
+    the first insert do nothing, and so the second; a known delivery id makes the first do
+    nothing too (or, stored by a racing transaction, the second fail on the unique key,
+    undoing both).
+    """
+    def param(table: Table, name: str) -> Any:
+        return bindparam(name, type_=table.c[name].type)
+
+    known_delivery = exists().where(
+        _DELIVERIES.c.platform == param(_DELIVERIES, "platform"),
+        _DELIVERIES.c.shop == param(_DELIVERIES, "shop"),
+        _DELIVERIES.c.delivery_id == param(_DELIVERIES, "delivery_id"),
+    )
+    product = (
+        pg_insert(_PRODUCTS)
+        .from_select(_NEW_PRODUCT_COLUMNS,
+                     select(*(param(_PRODUCTS, c) for c in _NEW_PRODUCT_COLUMNS))
+                     .where(~known_delivery))
+        .on_conflict_do_nothing(
+            index_elements=[_PRODUCTS.c.platform, _PRODUCTS.c.shop, _PRODUCTS.c.product_id]
+        )
+        .returning(_PRODUCTS.c.id)
+        .cte("new_product")
+    )  # fmt: skip
+    delivery = insert(_DELIVERIES).from_select(
+        [*_NEW_DELIVERY_COLUMNS, "product_pk"],
+        select(*(param(_DELIVERIES, c) for c in _NEW_DELIVERY_COLUMNS), product.c.id),
+    ).cte("new_delivery")
+    return select(product.c.id).add_cte(delivery)
+
+
+_NEW_PRODUCT_COLUMNS = [
+    "platform", "shop", "product_id", "title", "product_url", "data", "state", "slug_attempt",
+    "attempts", "sweep_count", "created_at", "updated_at", "next_sweep_at",
+]  # fmt: skip
+_NEW_DELIVERY_COLUMNS = [
+    "platform", "shop", "delivery_id", "topic", "body", "status", "reason", "received_at",
+]  # fmt: skip
+_NEW_PRODUCT_AND_DELIVERY = _new_product_and_delivery()
 
 
 def store_webhook(

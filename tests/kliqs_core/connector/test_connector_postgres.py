@@ -5,12 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from kliqs_core.connector import ProductInput, accept_webhook
 from kliqs_core.connector.claims import claim_product
@@ -158,3 +158,94 @@ def test_a_connection_dropped_while_idle_is_replaced_not_handed_out(
     monkeypatch.setattr(connector_db, "_IDLE_PING_SECONDS", 0.0)
     with database.statement() as conn:
         assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != victim
+
+
+def test_a_burst_of_threads_reuses_the_pooled_connections(pg_rt: TestRuntime) -> None:
+    # The web app runs up to 40 handler threads. SQLAlchemy closes an overflow connection as
+    # soon as it is returned, so each burst forked new PostgreSQL backends; the pool now keeps
+    # every connection it opens and makes threads beyond its size wait for one.
+    from kliqs_core.connector import db as connector_db
+
+    database = pg_rt.database
+    size = connector_db._PG_POOL_SIZE
+    barrier = threading.Barrier(size)  # every pooled connection in use at once
+
+    def backend_pid(_: int) -> int:
+        with database.begin() as conn:
+            pid = int(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
+            if _ < size:
+                barrier.wait(10)
+            return pid
+
+    first = set(race(size + 10, backend_pid))
+    later = set(race(size + 10, backend_pid)) | set(race(size + 10, backend_pid))
+    assert len(first) == size
+    assert later <= first  # no backend was opened after the first burst
+    assert database.engine.pool.checkedin() == size  # type: ignore[attr-defined]
+
+
+def _statements(database: Database) -> list[str]:
+    seen: list[str] = []
+    event.listen(database.engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_: seen.append(sql.split()[0].upper()))
+    return seen
+
+
+def _deliver(delivery_id: str | None, product_id: str = "7", title: str = "Kopi Luwak") -> Any:
+    return accept_webhook(
+        platform="fakeshop", shop="toko.test", delivery_id=delivery_id,
+        topic="product.created", body=b'{"id": 7}',
+        product=ProductInput(product_id, title, "https://toko.test/p/7", {"sku": "KL-1"}),
+    )  # fmt: skip
+
+
+def test_a_new_products_first_delivery_is_one_statement(pg_rt: TestRuntime) -> None:
+    # The webhook's answer waits on this: one round trip instead of BEGIN, 4 and COMMIT.
+    seen = _statements(pg_rt.database)
+    accepted = _deliver("d1")
+    assert seen == ["WITH"]
+    assert (accepted.new, accepted.status.value, accepted.reason) == (True, "accepted", None)
+    assert accepted.queued and pg_rt.enqueued == [accepted.product_pk]
+    with pg_rt.database.transaction() as session:
+        product = session.scalars(select(Product)).one()
+        delivery = session.scalars(select(WebhookDelivery)).one()
+    assert (product.id, product.title, product.product_url, product.data, product.state) == (
+        accepted.product_pk, "Kopi Luwak", "https://toko.test/p/7", {"sku": "KL-1"}, "received")
+    assert product.next_sweep_at is not None and product.next_sweep_at > product.created_at
+    assert (delivery.delivery_id, delivery.status, delivery.product_pk, delivery.body) == (
+        "d1", "accepted", accepted.product_pk, b'{"id": 7}')
+
+
+def test_known_deliveries_and_products_take_the_general_path(pg_rt: TestRuntime) -> None:
+    first = _deliver("d1")
+    again = _deliver("d1")  # a re-delivery: the fast insert does nothing
+    update = _deliver("d2", title="Kopi Luwak Asli")  # the same product, a new delivery
+    assert (again.new, again.reason, again.product_pk) == (False, "duplicate_delivery",
+                                                           first.product_pk)
+    assert (update.new, update.reason, update.product_pk) == (True, "pending", first.product_pk)
+    assert pg_rt.enqueued == [first.product_pk]
+    with pg_rt.database.transaction() as session:
+        assert session.scalars(select(Product.title)).all() == ["Kopi Luwak Asli"]
+        assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 2
+
+
+def test_one_delivery_sent_by_many_at_once_is_stored_once(pg_rt: TestRuntime) -> None:
+    results = race(8, lambda _: _deliver("same"))
+    assert sorted(r.new for r in results) == [False] * 7 + [True]
+    assert {r.product_pk for r in results} == {results[0].product_pk}
+    assert len(pg_rt.enqueued) == 1
+    with pg_rt.database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Product)) == 1
+        assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 1
+
+
+def test_a_delivery_id_stored_without_a_product_is_not_used_again(pg_rt: TestRuntime) -> None:
+    # An ignored delivery (a draft) has no product; the same id must not create one later.
+    ignored = accept_webhook(platform="fakeshop", shop="toko.test", delivery_id="d9",
+                             topic="product.created", body=b"{}", product=None,
+                             ignore_reason="draft")  # fmt: skip
+    again = _deliver("d9")
+    assert ignored.status.value == "ignored"
+    assert (again.new, again.reason, again.product_pk) == (False, "duplicate_delivery", None)
+    with pg_rt.database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Product)) == 0
