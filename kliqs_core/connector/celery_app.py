@@ -5,7 +5,10 @@ Broker: ``KLIQS_BROKER_URL`` (Redis ``redis://...``, or RabbitMQ) or, unset, the
 lives in the connector database, and the broker only says "look at product N now". Late acks
 plus ``task_reject_on_worker_lost`` redeliver a task whose pool process died; what the
 SQLAlchemy transport still loses (SIGKILL of the worker's main process, ETA tasks held in
-memory) the sweeper brings back from the database.
+memory) the sweeper brings back from the database. On Redis, kombu's ack emulation (an
+"unacked" hash written and cleared around every message, a third of the consumer's work
+per task) is off: a message taken by a worker that dies is not redelivered by Redis, and
+the sweeper re-queues its product once the run's lease or retry time has passed.
 
 The configuration is built from the settings lazily, when the app is first used.
 """
@@ -55,7 +58,9 @@ def build_celery_config(settings: ConnectorSettings) -> dict[str, Any]:
         # crashes it); a lock timeout is all it gets. Redis: redeliver after an hour, longer
         # than the longest retry countdown (connector_retry_cap).
         "broker_transport_options": (
-            {"connect_args": {"timeout": 30}} if sqla else {"visibility_timeout": 3600, "ack_emulation": False}
+            {"connect_args": {"timeout": 30}}
+            if sqla
+            else {"visibility_timeout": 3600, "ack_emulation": False}
         ),
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,

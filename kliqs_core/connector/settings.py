@@ -50,7 +50,7 @@ class ConnectorSettings(BaseSettings):
     connector_lease_seconds: float = Field(default=300.0, gt=0)
     #: First retry delay in seconds for network errors and 5xx; doubles each attempt.
     connector_retry_base: float = Field(default=5.0, gt=0)
-    #: Longest retry delay in seconds (kept under Redis' one-hour visibility timeout).
+    #: Longest retry delay in seconds (a retry held by a worker that dies is swept after it).
     connector_retry_cap: float = Field(default=600.0, gt=0, le=3000)
     #: Transient failures in a row before a product fails for good (``kliqs connect retry``).
     connector_max_attempts: int = Field(default=10, ge=1)

@@ -1,8 +1,8 @@
 """The sweeper: re-queue what was stored but not finished, and prune the embedded broker.
 
 A product is stored before the webhook's 200 and queued after; the queue alone can lose it (a
-connector killed between commit and publish, a worker SIGKILLed on the SQLAlchemy transport,
-which has no visibility timeout). So every ``connector_sweep_interval`` seconds the worker
+connector killed between commit and publish, a worker SIGKILLed while it held messages: the
+SQLAlchemy transport has no visibility timeout, and on Redis ack emulation is off). So every ``connector_sweep_interval`` seconds the worker
 re-queues each unfinished product that nobody holds a live claim on and whose
 ``next_sweep_at`` has passed. That time is pushed ``grace`` seconds ahead on every bit of
 progress, past the countdown on a retry, and doubles each time a sweep re-queues the same
