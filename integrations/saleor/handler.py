@@ -36,6 +36,7 @@ from kliqs_core.connector import (
     find_product,
     ok_response,
     reject_webhook,
+    runtime,
 )
 
 from .jwks import JwksUnavailable
@@ -125,7 +126,8 @@ class SaleorWebhookHandler:
         if why is not None:
             return self._ignore(key, delivery.event, request.body, why)
         return accept_webhook(**self._common(key, delivery.event, request.body),
-                              product=product_input(product, delivery))
+                              product=product_input(product, delivery),
+                              enqueue=runtime.enqueue_soon)
 
     def _ignore(self, key: str, topic: str, body: bytes, reason: str) -> Accepted:
         return accept_webhook(**self._common(key, topic, body), product=None,

@@ -121,7 +121,7 @@ class ShopifyWebhookHandler:
         if why is not None:
             return self._ignore(key, delivery.topic, body, why)
         return accept_webhook(**self._common(key, delivery.topic, body),
-                              product=product_input(product))
+                              product=product_input(product), enqueue=runtime.enqueue_soon)
 
     def _ignore(self, key: str, topic: str, body: bytes, reason: str) -> Accepted:
         return accept_webhook(**self._common(key, topic, body), product=None,

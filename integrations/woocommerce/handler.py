@@ -17,7 +17,6 @@ from __future__ import annotations
 import html
 import logging
 
-from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from integrations.woocommerce.errors import MalformedPayload
@@ -117,7 +116,6 @@ class WooWebhookHandler:
     def _accept(
         self, request: WebhookRequest, delivery: WooDelivery, product: WooProduct
     ) -> Response:
-        queued: list[int] = []
         accepted = accept_webhook(
             platform=self.platform,
             shop=self.shop,
@@ -125,13 +123,12 @@ class WooWebhookHandler:
             topic=delivery.topic,
             body=request.body,
             product=product_input(product),
-            # The row is committed now; the task is published after the 200 is sent, so the
-            # answer never waits on the broker. A process killed in between loses nothing:
-            # the sweeper re-queues stored, unfinished products.
-            enqueue=queued.append,
+            # The row is committed now; the task is published from a background thread, so
+            # the answer never waits on the broker. A process killed in between loses
+            # nothing: the sweeper re-queues stored, unfinished products.
+            enqueue=runtime.enqueue_soon,
         )
-        background = BackgroundTask(_enqueue_all, queued) if queued else None
-        return _answer(accepted, background)
+        return _answer(accepted)
 
     def _ignore(self, request: WebhookRequest, delivery: WooDelivery, reason: str) -> Response:
         accepted = accept_webhook(
@@ -143,7 +140,7 @@ class WooWebhookHandler:
             product=None,
             ignore_reason=reason,
         )
-        return _answer(accepted, None)
+        return _answer(accepted)
 
     def _reject(self, request: WebhookRequest, reason: str) -> Response:
         reject_webhook(
@@ -158,20 +155,10 @@ class WooWebhookHandler:
         return error_response(400, "MALFORMED_PAYLOAD", reason)
 
 
-def _answer(accepted: Accepted, background: BackgroundTask | None) -> Response:
-    response = ok_response(
+def _answer(accepted: Accepted) -> Response:
+    return ok_response(
         {"status": accepted.status.value, "reason": accepted.reason, "duplicate": not accepted.new}
     )
-    response.background = background
-    return response
-
-
-def _enqueue_all(product_pks: list[int]) -> None:
-    for pk in product_pks:
-        try:
-            runtime.enqueue_product(pk)
-        except Exception:
-            log.warning("could not queue product %s; the sweeper will", pk, exc_info=True)
 
 
 def _header(request: WebhookRequest, name: str) -> str | None:

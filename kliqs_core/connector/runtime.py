@@ -16,12 +16,15 @@ from collections.abc import Callable
 
 from kliqs_core.connector.db import Database, upgrade
 from kliqs_core.connector.pipeline import LinkCreator, PipelineConfig
+from kliqs_core.connector.publisher import Publisher
 from kliqs_core.connector.settings import ConnectorConfigError, ConnectorSettings, require
 
 __all__ = [
     "ClientFactory",
     "check_kliqs_client",
+    "close_publisher",
     "enqueue_product",
+    "enqueue_soon",
     "get_database",
     "get_kliqs_client",
     "get_settings",
@@ -45,6 +48,7 @@ _database: Database | None = None
 _client: LinkCreator | None = None
 _client_factory: ClientFactory | None = None
 _enqueuer: Callable[[int], object] | None = None
+_publisher: Publisher | None = None
 _loaded_plugins: set[str] = set()
 _started = False
 
@@ -130,6 +134,42 @@ def enqueue_product(product_pk: int) -> None:
     process_product.apply_async(args=(product_pk,))
 
 
+def enqueue_soon(product_pk: int) -> None:
+    """Queue the product's run from a background thread, grouped with others arriving at
+    the same moment (:mod:`~kliqs_core.connector.publisher`): what a webhook handler calls,
+    so its answer never waits on the broker. A replaced enqueuer (tests) is called at once."""
+    global _publisher
+    enqueuer = _enqueuer
+    if enqueuer is not None:
+        enqueuer(product_pk)
+        return
+    publisher = _publisher
+    if publisher is None:
+        with _lock:
+            if _publisher is None:
+                _publisher = Publisher(_publish_batch)
+            publisher = _publisher
+    publisher.submit(product_pk)
+
+
+def close_publisher() -> None:
+    """Send the ids still waiting in :func:`enqueue_soon`'s thread and stop it (shutdown)."""
+    global _publisher
+    with _lock:
+        publisher, _publisher = _publisher, None
+    if publisher is not None:
+        publisher.close()
+
+
+def _publish_batch(product_pks: list[int]) -> None:
+    from kliqs_core.connector.tasks import process_product, process_products
+
+    if len(product_pks) == 1:
+        process_product.apply_async(args=(product_pks[0],))
+    else:
+        process_products.apply_async(args=(product_pks,))
+
+
 def pipeline_config() -> PipelineConfig:
     """The pipeline config of the current settings."""
     return PipelineConfig.from_settings(get_settings())
@@ -197,6 +237,7 @@ def start_up(*, migrate: bool = True) -> ConnectorSettings:
 def reset() -> None:
     """Forget everything built or set (tests)."""
     global _settings, _database, _client, _client_factory, _enqueuer, _started
+    close_publisher()
     with _lock:
         if _database is not None:
             _database.dispose()
@@ -208,9 +249,10 @@ def reset() -> None:
 def _after_fork_in_child() -> None:
     # A prefork child starts with whatever the parent's threads held: a fresh lock, and no
     # HTTP session shared with the parent.
-    global _lock, _client
+    global _lock, _client, _publisher
     _lock = threading.RLock()
     _client = None
+    _publisher = None  # its thread stayed in the parent
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

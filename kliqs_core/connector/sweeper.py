@@ -2,12 +2,13 @@
 
 A product is stored before the webhook's 200 and queued after; the queue alone can lose it (a
 connector killed between commit and publish, a worker SIGKILLed while it held messages: the
-SQLAlchemy transport has no visibility timeout, and on Redis ack emulation is off). So every ``connector_sweep_interval`` seconds the worker
-re-queues each unfinished product that nobody holds a live claim on and whose
-``next_sweep_at`` has passed. That time is pushed ``grace`` seconds ahead on every bit of
-progress, past the countdown on a retry, and doubles each time a sweep re-queues the same
-product, so a long but healthy queue is not flooded with copies. Copies are harmless anyway:
-a run claims the product first and finds nothing to do if it is finished.
+SQLAlchemy transport has no visibility timeout, and on Redis ack emulation is off). So every
+``connector_sweep_interval`` seconds the worker re-queues each unfinished product that nobody
+holds a live claim on and whose ``next_sweep_at`` has passed. That time is pushed ``grace``
+seconds ahead on every bit of progress, past the countdown on a retry, and doubles each time a
+sweep re-queues the same product, so a long but healthy queue is not flooded with copies.
+Copies are harmless anyway: a run claims the product first and finds nothing to do if it is
+finished.
 
 Products parked on ``API_LIMIT_REACHED`` resume when their ``parked_until`` (the monthly
 reset) has passed; ``SHORTLINK_LIMIT_REACHED`` needs an operator (``kliqs connect retry``).

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,12 +129,20 @@ def create_app(*, database: Database | None = None, max_body_bytes: int | None =
     async def webhook(request: Request) -> Response:
         return await _dispatch(request, cap)
 
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        # Products answered just before the stop: publish them now rather than wait for the
+        # sweeper.
+        await run_in_threadpool(runtime.close_publisher)
+
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/webhooks/{platform}", webhook, methods=_ALL_METHODS),
         ],
         exception_handlers={HTTPException: _http_error},
+        lifespan=lifespan,
     )
 
 

@@ -76,7 +76,7 @@ def test_published_product_signed_over_escaped_slashes_is_stored_and_queued(
     assert product.product_url == "https://toko-contoh.example/product/vps-murah/"
     assert product.data["permalink"] == product.product_url and product.data["status"] == "publish"
     assert (delivery.delivery_id, delivery.status, delivery.body) == ("d-1", "accepted", body)
-    assert woo_rt.enqueued == [product.id]  # published after the 200, by the background task
+    assert woo_rt.enqueued == [product.id]  # handed to the publisher thread (here: the test's list)
 
 
 def test_reserialised_body_does_not_verify(

@@ -205,3 +205,28 @@ def test_worker_killed_mid_task_finishes_the_product_exactly_once(env: Env) -> N
     assert stored("7").short_url == "https://kliqs.test/sepatu-lari"
     assert env.lines("writes.log") == ["7 https://kliqs.test/sepatu-lari"]
     assert env.lines("notify.log") == ["7 https://kliqs.test/sepatu-lari"]
+
+
+def test_a_burst_published_in_grouped_messages_finishes_every_product(env: Env) -> None:
+    # The web process sends a burst's ids as process_products messages of up to 4; a retry
+    # inside one (the first create-link answers 503) is queued as its own process_product.
+    (env.state_dir / "fail_once").touch()
+    held: list[int] = []
+    for n in range(20, 26):
+        accept_webhook(
+            platform="filetest", shop=SHOP, delivery_id=f"d-{n}", topic="product.created",
+            body=b"{}", product=ProductInput(str(n), f"Produk {n}", f"https://{SHOP}/p/{n}"),
+            enqueue=held.append,
+        )  # fmt: skip
+    for pk in held:
+        runtime.enqueue_soon(pk)
+    runtime.close_publisher()
+    env.start_worker()
+
+    wait_for(lambda: all(stored(str(n)).state == "notified" for n in range(20, 26)), env)
+    assert "kliqs.connector.process_products" in env.logs()
+    assert sorted(line.split()[0] for line in env.lines("writes.log")) == [
+        str(n) for n in range(20, 26)
+    ]
+    with env.links_db() as db:
+        assert db.execute("SELECT count(*) FROM links").fetchone() == (6,)
