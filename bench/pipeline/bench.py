@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -135,7 +136,11 @@ class Rig:
 def run_mode(mode: Mode, args: argparse.Namespace) -> dict[str, Any]:
     """Start everything for ``mode``, measure, check the books, stop everything."""
     with ExitStack() as stack_of:
-        folder = Path(stack_of.enter_context(tempfile.TemporaryDirectory(prefix="kliqs-bench-")))
+        folder = Path(tempfile.mkdtemp(prefix=f"kliqs-bench-{mode.name}-"))
+        if os.environ.get("BENCH_KEEP") == "1":
+            print(f"  (BENCH_KEEP=1: logs and databases kept in {folder})")
+        else:
+            stack_of.callback(shutil.rmtree, folder, ignore_errors=True)
         kliqs = stack_of.enter_context(kliqs_api(args.kliqs, folder))
         shop_port = free_port()
         shop_url = f"http://127.0.0.1:{shop_port}"
