@@ -135,9 +135,9 @@ def enqueue_product(product_pk: int) -> None:
 
 
 def enqueue_soon(product_pk: int) -> None:
-    """Queue the product's run from a background thread
-    (:mod:`~kliqs_core.connector.publisher`): what a webhook handler calls, so its answer
-    never waits on the broker. A replaced enqueuer (tests) is called at once."""
+    """Queue the product's run from a background thread, grouped with others arriving at
+    the same moment (:mod:`~kliqs_core.connector.publisher`): what a webhook handler calls,
+    so its answer never waits on the broker. A replaced enqueuer (tests) is called at once."""
     global _publisher
     enqueuer = _enqueuer
     if enqueuer is not None:
@@ -147,7 +147,9 @@ def enqueue_soon(product_pk: int) -> None:
     if publisher is None:
         with _lock:
             if _publisher is None:
-                _publisher = Publisher(enqueue_product)
+                _publisher = Publisher(
+                    _publish_batch, max_batch=get_settings().connector_publish_batch
+                )
             publisher = _publisher
     publisher.submit(product_pk)
 
@@ -159,6 +161,15 @@ def close_publisher() -> None:
         publisher, _publisher = _publisher, None
     if publisher is not None:
         publisher.close()
+
+
+def _publish_batch(product_pks: list[int]) -> None:
+    from kliqs_core.connector.tasks import process_product, process_products
+
+    if len(product_pks) == 1:
+        process_product.apply_async(args=(product_pks[0],))
+    else:
+        process_products.apply_async(args=(product_pks,))
 
 
 def pipeline_config() -> PipelineConfig:

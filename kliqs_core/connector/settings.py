@@ -56,6 +56,9 @@ class ConnectorSettings(BaseSettings):
     connector_max_attempts: int = Field(default=10, ge=1)
     #: Largest webhook body accepted, in bytes (413 above it).
     connector_max_body_bytes: int = Field(default=1_048_576, gt=0)
+    #: Most product ids the web process sends in one task message when webhooks arrive
+    #: together (1: a message per product; a slow shop then delays no other product).
+    connector_publish_batch: int = Field(default=4, ge=1, le=100)
     #: Celery queue of the connector's tasks (separates deployments sharing one broker).
     connector_queue: str = "kliqs-connector"
     #: Comma-separated plug-in modules to load; a bare name ``woocommerce`` means

@@ -1,4 +1,4 @@
-"""The web process' publisher thread: ids published in order, none lost or doubled."""
+"""The web process' publisher thread: ids grouped when they pile up, none lost or doubled."""
 
 from __future__ import annotations
 
@@ -11,43 +11,65 @@ from kliqs_core.connector.publisher import Publisher
 
 
 class Recorder:
-    """A ``publish`` that records each id and its thread; it can be held, or fail once."""
+    """A ``publish`` that records each message; it can be held, or fail once."""
 
     def __init__(self) -> None:
-        self.sent: list[int] = []
-        self.threads: set[str] = set()
+        self.messages: list[list[int]] = []
         self.gate = threading.Event()
         self.gate.set()
         self.fail_next = False
-        self.changed = threading.Condition()
+        self.sent = threading.Condition()
+        self.called = threading.Event()
 
-    def __call__(self, product_pk: int) -> None:
+    def __call__(self, batch: list[int]) -> None:
+        self.called.set()
         self.gate.wait(10)
         if self.fail_next:
             self.fail_next = False
             raise ConnectionError("broker down")
-        with self.changed:
-            self.sent.append(product_pk)
-            self.threads.add(threading.current_thread().name)
-            self.changed.notify_all()
+        with self.sent:
+            self.messages.append(list(batch))
+            self.sent.notify_all()
 
     def wait_for(self, count: int) -> None:
-        with self.changed:
-            assert self.changed.wait_for(lambda: len(self.sent) >= count, 10)
+        with self.sent:
+            assert self.sent.wait_for(lambda: sum(map(len, self.messages)) >= count, 10)
 
 
-def test_ids_go_out_in_order_from_the_publisher_thread_not_the_callers() -> None:
+def test_a_lone_id_goes_out_alone() -> None:
     publish = Recorder()
-    publisher = Publisher(publish)
-    publish.gate.clear()  # a slow broker: submit must not wait for it
-    for pk in range(1, 6):
-        publisher.submit(pk)
-    assert publish.sent == []
-    publish.gate.set()
-    publish.wait_for(5)
+    publisher = Publisher(publish, linger=0.001)
+    publisher.submit(7)
+    publish.wait_for(1)
     publisher.close()
-    assert publish.sent == [1, 2, 3, 4, 5]
-    assert publish.threads == {"kliqs-publisher"}
+    assert publish.messages == [[7]]
+
+
+def test_ids_that_pile_up_go_out_grouped_in_order_each_once() -> None:
+    publish = Recorder()
+    publisher = Publisher(publish, max_batch=4, linger=0.0)
+    publish.gate.clear()  # the broker is slow: ids queue behind the first message
+    publisher.submit(1)
+    assert publish.called.wait(10)  # the first message is on its way
+    for pk in range(2, 12):
+        publisher.submit(pk)
+    publish.gate.set()
+    publish.wait_for(11)
+    publisher.close()
+    assert [pk for message in publish.messages for pk in message] == list(range(1, 12))
+    assert publish.messages[0] == [1]
+    assert all(len(message) <= 4 for message in publish.messages)
+    assert len(publish.messages) == 4  # [1], then 10 ids in messages of at most 4
+
+
+def test_ids_arriving_within_the_linger_share_a_message() -> None:
+    publish = Recorder()
+    publisher = Publisher(publish, max_batch=4, linger=0.5)
+    for pk in (1, 2, 3):
+        publisher.submit(pk)
+    publish.wait_for(3)
+    publisher.close()
+    assert publish.messages == [[1, 2, 3]]
 
 
 def test_a_broker_error_is_logged_and_later_ids_still_go_out(
@@ -55,19 +77,20 @@ def test_a_broker_error_is_logged_and_later_ids_still_go_out(
 ) -> None:
     publish = Recorder()
     publish.fail_next = True
-    publisher = Publisher(publish)
+    publisher = Publisher(publish, linger=0.0)
     with caplog.at_level(logging.WARNING, logger="kliqs_core.connector.publisher"):
-        publisher.submit(1)  # not retried here: the sweeper re-queues product 1
-        publisher.submit(2)
-        publish.wait_for(1)
+        publisher.submit(1)
+        publisher.close()  # the failed message is not retried: the sweeper takes product 1
+    publisher.submit(2)
+    publish.wait_for(1)
     publisher.close()
-    assert publish.sent == [2]
-    assert "could not queue product 1; the sweeper will" in caplog.text
+    assert publish.messages == [[2]]
+    assert "could not queue products [1]; the sweeper will" in caplog.text
 
 
-def test_close_sends_what_is_still_waiting_then_later_ids_at_once() -> None:
+def test_close_sends_what_is_still_waiting() -> None:
     publish = Recorder()
-    publisher = Publisher(publish)
+    publisher = Publisher(publish, max_batch=2, linger=0.0)
     publish.gate.clear()
     for pk in range(1, 6):
         publisher.submit(pk)
@@ -75,13 +98,43 @@ def test_close_sends_what_is_still_waiting_then_later_ids_at_once() -> None:
     releaser.start()
     publisher.close()
     releaser.join()
-    assert publish.sent == [1, 2, 3, 4, 5]
-    publisher.submit(6)  # answered during shutdown: published in the caller's thread
-    assert publish.sent[-1] == 6
-    assert threading.current_thread().name in publish.threads
+    assert sorted(pk for message in publish.messages for pk in message) == [1, 2, 3, 4, 5]
+    publisher.submit(6)  # answered during shutdown: published at once, alone
+    assert publish.messages[-1] == [6]
+
+
+def test_submit_does_not_wait_for_the_broker() -> None:
+    publish = Recorder()
+    publisher = Publisher(publish, linger=0.0)
+    publish.gate.clear()  # the broker hangs
+    for pk in range(1, 4):
+        publisher.submit(pk)
+    assert publish.messages == []
+    publish.gate.set()
+    publish.wait_for(3)
+    publisher.close()
+    assert [pk for message in publish.messages for pk in message] == [1, 2, 3]
 
 
 def test_closing_an_unused_publisher_starts_no_thread() -> None:
     before = threading.active_count()
     Publisher(Recorder()).close()
     assert threading.active_count() == before
+
+
+def test_bad_settings_are_refused() -> None:
+    with pytest.raises(ValueError):
+        Publisher(Recorder(), max_batch=0)
+    with pytest.raises(ValueError):
+        Publisher(Recorder(), linger=-1)
+
+
+def test_a_batch_of_one_sends_every_id_alone() -> None:
+    # KLIQS_CONNECTOR_PUBLISH_BATCH=1: no product ever waits behind another.
+    publish = Recorder()
+    publisher = Publisher(publish, max_batch=1, linger=0.5)
+    for pk in (1, 2, 3):
+        publisher.submit(pk)
+    publish.wait_for(3)
+    publisher.close()
+    assert publish.messages == [[1], [2], [3]]

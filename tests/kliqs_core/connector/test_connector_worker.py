@@ -207,9 +207,10 @@ def test_worker_killed_mid_task_finishes_the_product_exactly_once(env: Env) -> N
     assert env.lines("notify.log") == ["7 https://kliqs.test/sepatu-lari"]
 
 
-def test_products_published_by_the_publisher_thread_all_finish(env: Env) -> None:
-    # What a webhook handler does: enqueue_soon hands the id to the publisher thread. The
-    # first create-link answers 503: a Celery retry.
+def test_a_burst_published_in_grouped_messages_finishes_every_product(env: Env) -> None:
+    # What a webhook handler does: enqueue_soon hands the id to the publisher thread, which
+    # groups ids arriving together into process_products messages of up to 4. A retry inside
+    # one (the first create-link answers 503) is queued as its own process_product.
     (env.state_dir / "fail_once").touch()
     held: list[int] = []
     for n in range(20, 26):
@@ -224,6 +225,7 @@ def test_products_published_by_the_publisher_thread_all_finish(env: Env) -> None
     env.start_worker()
 
     wait_for(lambda: all(stored(str(n)).state == "notified" for n in range(20, 26)), env)
+    assert "kliqs.connector.process_products" in env.logs()
     assert "SERVICE_UNAVAILABLE" in env.logs()
     assert sorted(line.split()[0] for line in env.lines("writes.log")) == [
         str(n) for n in range(20, 26)
