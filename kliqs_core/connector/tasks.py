@@ -48,6 +48,7 @@ def process_products(product_pks: list[int]) -> list[str]:
         if outcome.kind == "retry":
             process_product.apply_async(args=(int(product_pk),), countdown=outcome.countdown)
         kinds.append(outcome.kind)
+    log.info("products %s, one message: %s", list(product_pks), kinds)
     return kinds
 
 
@@ -58,5 +59,6 @@ def _run(product_pk: int) -> Outcome:
         client=runtime.get_kliqs_client,
         config=runtime.pipeline_config(),
     )
-    log.info("product %s: %s", product_pk, outcome)
+    if outcome.kind != "done":  # "done" is logged by the pipeline itself
+        log.info("product %s: %s", product_pk, outcome)
     return outcome

@@ -249,3 +249,21 @@ def test_a_delivery_id_stored_without_a_product_is_not_used_again(pg_rt: TestRun
     assert (again.new, again.reason, again.product_pk) == (False, "duplicate_delivery", None)
     with pg_rt.database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Product)) == 0
+
+
+def test_the_last_step_and_its_deliveries_are_one_statement(pg_rt: TestRuntime) -> None:
+    # Notified product and processed deliveries commit together, in one round trip.
+    first = _deliver("d1")
+    _deliver("d2", title="Kopi Luwak Asli")  # a second delivery of the same product, pending
+    seen: list[str] = []
+    event.listen(pg_rt.database.engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_: seen.append(" ".join(sql.split()[:3])))
+    assert [outcome.kind for outcome in pg_rt.run_queued()] == ["done"]
+    assert "WITH finished_product AS" in seen
+    assert not any(sql.startswith("UPDATE webhook_inbox") for sql in seen)
+    with pg_rt.database.transaction() as session:
+        product = session.scalars(select(Product)).one()
+        statuses = session.scalars(select(WebhookDelivery.status)).all()
+    assert (product.id, product.state, product.claimed_by) == (first.product_pk, "notified", None)
+    assert product.notified_at is not None and product.notified_at.tzinfo is not None
+    assert statuses == ["processed", "processed"]

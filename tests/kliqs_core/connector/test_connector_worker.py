@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -225,7 +226,8 @@ def test_a_burst_published_in_grouped_messages_finishes_every_product(env: Env) 
     env.start_worker()
 
     wait_for(lambda: all(stored(str(n)).state == "notified" for n in range(20, 26)), env)
-    assert "kliqs.connector.process_products" in env.logs()
+    grouped = re.findall(r"products \[([\d, ]+)\], one message", env.logs())
+    assert grouped and all(len(ids.split(",")) > 1 for ids in grouped), env.logs()
     assert "SERVICE_UNAVAILABLE" in env.logs()
     assert sorted(line.split()[0] for line in env.lines("writes.log")) == [
         str(n) for n in range(20, 26)
