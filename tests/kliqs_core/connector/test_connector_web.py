@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import threading
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -85,6 +87,33 @@ def test_handler_gets_the_raw_body_and_case_insensitive_headers(rt: TestRuntime)
     (request,) = seen
     assert request.body == body and request.platform == "fakeshop" and request.method == "POST"
     assert request.headers["x-wc-webhook-signature"] == "sig" and request.query["x"] == "1"
+
+
+def test_sync_handlers_run_on_the_webhook_threads_with_the_callers_context(
+    rt: TestRuntime,
+) -> None:
+    # Off the event loop (they write the database), on the executor's own threads.
+    request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id")
+    seen: list[tuple[str, str]] = []
+
+    def handler(_: WebhookRequest) -> Response:
+        seen.append((threading.current_thread().name, request_id.get("unset")))
+        return PlainTextResponse("ok")
+
+    register_webhook_route("fakeshop", handler)
+
+    async def marked(scope: Any, receive: Any, send: Any) -> None:
+        request_id.set("r-1")
+        await create_app()(scope, receive, send)
+
+    async def go() -> int:
+        transport = httpx.ASGITransport(app=marked)
+        async with httpx.AsyncClient(transport=transport, base_url="http://c.test") as client:
+            return (await client.post("/webhooks/fakeshop", content=b"{}")).status_code
+
+    assert asyncio.run(go()) == 200
+    ((thread, value),) = seen
+    assert thread.startswith("kliqs-webhook") and value == "r-1"
 
 
 def test_async_handlers_and_extra_methods(rt: TestRuntime) -> None:
