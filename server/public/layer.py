@@ -67,14 +67,16 @@ class PublicLayer:
                     target = self._resolve_now(key)
                 except Exception:
                     target = None  # route() tries again, and answers 503 if it fails too
-            if type(target) is tuple and len(target) == 2:  # a PlainTarget
+            if type(target) is bytes:  # a PlainTarget: len(id), id, Location
                 # The common case: nothing awaited but the two sends.
-                link_id, location = target
+                end = target[0] + 1
+                location = target[end:]
                 query = scope["query_string"]
                 if query:
                     location = with_query(location.decode("ascii"), query).encode("ascii")
                 if self._record is not None:
-                    self._record(link_id, timestamp(), scope["headers"], scope.get("client"))
+                    self._record(target[1:end].decode("ascii"), timestamp(), scope["headers"],
+                                 scope.get("client"))
                 await send({
                     "type": "http.response.start",
                     "status": 302,

@@ -43,33 +43,43 @@ def link_target(
 
 
 # Most links have neither password nor expiry, and their redirect needs only two things:
-# the link id (for the click) and the Location value. Cached as that pair, a code costs about
-# a third of a LinkTarget's memory.
-PlainTarget = tuple[str, bytes]
+# the link id (for the click) and the Location value. Cached as ONE bytes object (a length
+# byte, the id, then Location), a code costs about half of a (str, bytes) pair's memory and
+# a fifth of a LinkTarget's: at 100,000 cached codes that is about 11 MB less per worker
+# than the pair. Bytes are never tracked by the garbage collector either.
+PlainTarget = bytes
 
 
 def plain_target(link_id: str, destination: str) -> PlainTarget:
-    """A link without password or expiry: (link id, ``Location`` header value)."""
-    return (link_id, destination.encode("ascii", "replace"))
+    """A link without password or expiry: ``len(id)``, the id and the ``Location`` value."""
+    ident = link_id.encode("ascii")
+    if len(ident) > 255:
+        raise ValueError("link ids longer than 255 characters cannot be packed")
+    return bytes((len(ident),)) + ident + destination.encode("ascii", "replace")
+
+
+def unpack_plain(target: PlainTarget) -> tuple[str, bytes]:
+    """(link id, ``Location`` value) of a :data:`PlainTarget`."""
+    end = target[0] + 1
+    return target[1:end].decode("ascii"), target[end:]
 
 
 def is_plain(target: object) -> bool:
     """True for a :data:`PlainTarget`."""
-    return type(target) is tuple and len(target) == 2  # type: ignore[arg-type]
+    return type(target) is bytes
 
 
 def expand(code: str, target: Target) -> Target:
     """``target`` with a :data:`PlainTarget` turned into the full :data:`LinkTarget`."""
-    if not is_plain(target):
+    if type(target) is not bytes:
         return target
-    link_id, location = target  # type: ignore[misc]
+    link_id, location = unpack_plain(target)
     return link_target(link_id, code, location.decode("ascii"), None, None, None)
 
 
 def is_link(target: object) -> bool:
-    """True for a :data:`LinkTarget` or :data:`PlainTarget` (the only tuples a code
-    resolves to)."""
-    return type(target) is tuple
+    """True for a :data:`LinkTarget` or :data:`PlainTarget`."""
+    return type(target) is tuple or type(target) is bytes
 
 
 class BioTarget:

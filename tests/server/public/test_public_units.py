@@ -21,6 +21,16 @@ from server.public import clickstore
 from server.public.cache import TtlLru
 from server.public.clicks import ClickRecorder
 from server.public.location import with_query
+from server.public.targets import (
+    CODE,
+    DESTINATION,
+    LINK_ID,
+    expand,
+    is_link,
+    is_plain,
+    plain_target,
+    unpack_plain,
+)
 from server.public.visitors import VisitorHasher, classify, client_ip, country, referrer_host
 
 ANDROID_TABLET = ("Mozilla/5.0 (Linux; Android 13; SM-X200) AppleWebKit/537.36 (KHTML, like "
@@ -44,6 +54,22 @@ ANDROID_PHONE = ("Mozilla/5.0 (Linux; Android 13; SM-A146P) AppleWebKit/537.36 (
 def test_with_query_joins_and_keeps_headers_safe(destination: str, query: bytes, expected: str
                                                  ) -> None:
     assert with_query(destination, query) == expected
+
+
+@pytest.mark.parametrize("link_id", [str(uuid.UUID(int=7)), "x", "l" * 255])
+def test_a_plain_target_is_one_bytes_with_the_id_and_location(link_id: str) -> None:
+    target = plain_target(link_id, "https://toko.id/kaos?warna=merah")
+    assert type(target) is bytes and is_plain(target) and is_link(target)
+    assert unpack_plain(target) == (link_id, b"https://toko.id/kaos?warna=merah")
+    full = expand("kaos", target)
+    assert full[LINK_ID] == link_id and full[CODE] == "kaos"  # type: ignore[index]
+    assert full[DESTINATION] == "https://toko.id/kaos?warna=merah"  # type: ignore[index]
+    assert expand("kaos", full) is full and not is_plain(full) and is_link(full)
+
+
+def test_a_plain_target_refuses_an_id_it_cannot_pack() -> None:
+    with pytest.raises(ValueError):
+        plain_target("l" * 256, "https://toko.id/")
 
 
 def test_ttl_lru_expires_evicts_and_discards() -> None:
