@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import html
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from starlette.responses import Response
 
@@ -24,7 +26,6 @@ from integrations.woocommerce.models import WooProduct, is_our_echo, parse_produ
 from integrations.woocommerce.webhooks import (
     SIGNATURE_HEADER,
     TOPIC_HEADER,
-    WooDelivery,
     is_ping,
     parse_delivery,
     verify_signature,
@@ -34,9 +35,11 @@ from kliqs_core.connector import (
     ProductInput,
     WebhookRequest,
     accept_webhook,
+    accept_webhook_async,
     error_response,
     ok_response,
     reject_webhook,
+    reject_webhook_async,
     runtime,
 )
 
@@ -79,8 +82,24 @@ def product_input(product: WooProduct) -> ProductInput:
     )
 
 
+@dataclass(frozen=True)
+class _Verified:
+    """A delivery whose signature checked out, and what the inbox should store for it."""
+
+    fields: dict[str, Any]  # platform, shop, delivery_id, topic, body
+    product: ProductInput | None = None
+    ignore_reason: str | None = None
+    #: Set when the delivery is unusable (stored as rejected, answered 400).
+    reject_reason: str | None = None
+
+
 class WooWebhookHandler:
-    """The webhook handler of one shop: ``shop`` is its id in the connector's tables."""
+    """The webhook handler of one shop: ``shop`` is its id in the connector's tables.
+
+    Call it (sync, in a thread: it writes the database) or await :meth:`handle` (on the
+    event loop: the store runs on the database's batch writer); both store and answer the
+    same. The plug-in registers :meth:`handle`.
+    """
 
     def __init__(self, *, secret: str, shop: str, platform: str = "woocommerce") -> None:
         if not secret:
@@ -90,7 +109,39 @@ class WooWebhookHandler:
         self.platform = platform
 
     def __call__(self, request: WebhookRequest) -> Response:
-        """Handle one delivery (sync: the runtime runs it in a thread, it writes the database)."""
+        """Handle one delivery, storing it from this thread."""
+        verified = self._verify(request)
+        if isinstance(verified, Response):
+            return verified
+        if verified.reject_reason is not None:
+            reject_webhook(**verified.fields, reason=verified.reject_reason)
+            return _rejected(verified.reject_reason)
+        return _answer(accept_webhook(
+            **verified.fields, product=verified.product, ignore_reason=verified.ignore_reason,
+            # The row is committed now; the task is published from a background thread, so
+            # the answer never waits on the broker. A process killed in between loses
+            # nothing: the sweeper re-queues stored, unfinished products.
+            enqueue=runtime.enqueue_soon,
+        ))  # fmt: skip
+
+    async def handle(self, request: WebhookRequest) -> Response:
+        """Handle one delivery on the event loop (the route the plug-in registers)."""
+        verified = self._verify(request)
+        if isinstance(verified, Response):
+            return verified
+        if verified.reject_reason is not None:
+            await reject_webhook_async(**verified.fields, reason=verified.reject_reason)
+            return _rejected(verified.reject_reason)
+        return _answer(await accept_webhook_async(
+            **verified.fields, product=verified.product, ignore_reason=verified.ignore_reason,
+            enqueue=runtime.enqueue_soon,
+        ))  # fmt: skip
+
+    def _verify(self, request: WebhookRequest) -> Response | _Verified:
+        """An answer for what stores nothing (a ping, a bad signature), else what to store.
+
+        Pure CPU, no I/O: cheap enough for the event loop.
+        """
         body, headers = request.body, request.headers
         if is_ping(body, headers):
             return ok_response({"ping": True})
@@ -102,57 +153,29 @@ class WooWebhookHandler:
             delivery = parse_delivery(headers)
         except MalformedPayload as exc:
             return self._reject(request, str(exc))
+        fields = dict(platform=self.platform, shop=self.shop, delivery_id=delivery.delivery_id,
+                      topic=delivery.topic, body=body)  # fmt: skip
         if not delivery.is_handled:
-            return self._ignore(request, delivery, f"topic {delivery.topic} is not handled")
+            return _Verified(fields, ignore_reason=f"topic {delivery.topic} is not handled")
         try:
             product = parse_product(body)
         except MalformedPayload as exc:
             return self._reject(request, str(exc))
         reason = skip_reason(product)
         if reason is not None:
-            return self._ignore(request, delivery, reason)
-        return self._accept(request, delivery, product)
+            return _Verified(fields, ignore_reason=reason)
+        return _Verified(fields, product=product_input(product))
 
-    def _accept(
-        self, request: WebhookRequest, delivery: WooDelivery, product: WooProduct
-    ) -> Response:
-        accepted = accept_webhook(
-            platform=self.platform,
-            shop=self.shop,
-            delivery_id=delivery.delivery_id,
-            topic=delivery.topic,
-            body=request.body,
-            product=product_input(product),
-            # The row is committed now; the task is published from a background thread, so
-            # the answer never waits on the broker. A process killed in between loses
-            # nothing: the sweeper re-queues stored, unfinished products.
-            enqueue=runtime.enqueue_soon,
-        )
-        return _answer(accepted)
-
-    def _ignore(self, request: WebhookRequest, delivery: WooDelivery, reason: str) -> Response:
-        accepted = accept_webhook(
-            platform=self.platform,
-            shop=self.shop,
-            delivery_id=delivery.delivery_id,
-            topic=delivery.topic,
-            body=request.body,
-            product=None,
-            ignore_reason=reason,
-        )
-        return _answer(accepted)
-
-    def _reject(self, request: WebhookRequest, reason: str) -> Response:
-        reject_webhook(
-            platform=self.platform,
-            shop=self.shop,
-            delivery_id=_header(request, DELIVERY_ID_HEADER),
-            topic=_header(request, TOPIC_HEADER) or "",
-            body=request.body,
-            reason=reason[:255],
-        )
+    def _reject(self, request: WebhookRequest, reason: str) -> _Verified:
         log.warning("woocommerce webhook rejected: %s", reason)
-        return error_response(400, "MALFORMED_PAYLOAD", reason)
+        fields = dict(platform=self.platform, shop=self.shop,
+                      delivery_id=_header(request, DELIVERY_ID_HEADER),
+                      topic=_header(request, TOPIC_HEADER) or "", body=request.body)  # fmt: skip
+        return _Verified(fields, reject_reason=reason[:255])
+
+
+def _rejected(reason: str) -> Response:
+    return error_response(400, "MALFORMED_PAYLOAD", reason)
 
 
 def _answer(accepted: Accepted) -> Response:

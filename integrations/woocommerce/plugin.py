@@ -44,4 +44,4 @@ def setup() -> None:
     handler = WooWebhookHandler(
         secret=settings.webhook_secret.get_secret_value(), shop=settings.shop_id, platform=PLATFORM
     )
-    register_webhook_route(PLATFORM, handler)
+    register_webhook_route(PLATFORM, handler.handle)

@@ -5,7 +5,8 @@ What a plug-in uses (see ``platforms.py`` for the "adding an integration" guide)
 - :func:`register_platform` with a :class:`Platform` (``name``, ``product_url``,
   ``write_back``), raising :class:`TransientPlatformError` / :class:`PermanentPlatformError`;
 - :func:`register_webhook_route` with a handler taking a :class:`WebhookRequest`, which
-  calls :func:`accept_webhook` with a :class:`ProductInput` before answering 200;
+  calls :func:`accept_webhook` (or, on the event loop, :func:`accept_webhook_async`) with
+  a :class:`ProductInput` before answering 200;
 - :func:`register_notifier` for the notify step;
 - :func:`require` to check its settings in its ``setup()``.
 
@@ -19,8 +20,10 @@ from kliqs_core.connector.inbox import (
     Accepted,
     ProductInput,
     accept_webhook,
+    accept_webhook_async,
     find_product,
     reject_webhook,
+    reject_webhook_async,
 )
 from kliqs_core.connector.models import InboxStatus, ProductState
 from kliqs_core.connector.notify import Notifier, register_notifier
@@ -58,6 +61,7 @@ __all__ = [
     "WebhookHandler",
     "WebhookRequest",
     "accept_webhook",
+    "accept_webhook_async",
     "error_response",
     "find_product",
     "get_platform",
@@ -66,5 +70,6 @@ __all__ = [
     "register_platform",
     "register_webhook_route",
     "reject_webhook",
+    "reject_webhook_async",
     "require",
 ]

@@ -28,14 +28,18 @@ from kliqs_core.connector.models import (
     utcnow,
 )
 from kliqs_core.connector.records import ProductRecord
+from kliqs_core.connector.writer import writer_for
 
 __all__ = [
     "Accepted",
     "ProductInput",
     "accept_webhook",
+    "accept_webhook_async",
     "find_product",
     "mark_processed",
     "reject_webhook",
+    "reject_webhook_async",
+    "store_rejected",
     "store_webhook",
 ]
 
@@ -115,11 +119,7 @@ def accept_webhook(
     of a stored ``delivery_id`` changes nothing. ``database``, ``enqueue`` and
     ``grace_seconds`` default to the process runtime's.
     """
-    from kliqs_core.connector import runtime
-
-    database = database or runtime.get_database()
-    if grace_seconds is None:
-        grace_seconds = runtime.get_settings().connector_sweep_grace
+    database, grace_seconds = _defaults(database, grace_seconds)
     accepted = _store_with_retry(
         database,
         dict(platform=platform, shop=shop, delivery_id=delivery_id, topic=topic, body=body),
@@ -127,9 +127,33 @@ def accept_webhook(
         ignore_reason,
         grace_seconds,
     )
-    if not _should_queue(accepted):
-        return accepted
-    return replace(accepted, queued=_enqueue_safely(enqueue or runtime.enqueue_product, accepted))
+    return _queue_if_new(accepted, enqueue)
+
+
+async def accept_webhook_async(
+    *,
+    platform: str,
+    shop: str,
+    delivery_id: str | None,
+    topic: str,
+    body: bytes,
+    product: ProductInput | None,
+    ignore_reason: str | None = None,
+    database: Database | None = None,
+    enqueue: Enqueue | None = None,
+    grace_seconds: float | None = None,
+) -> Accepted:
+    """:func:`accept_webhook` for a handler on the event loop: the same rows and answer.
+
+    The store runs on the database's :class:`~kliqs_core.connector.writer.BatchWriter`,
+    in one transaction with the other webhooks waiting at that moment; the loop never
+    blocks. The product is queued (``enqueue``) after the commit, as with the sync call.
+    """
+    database, grace_seconds = _defaults(database, grace_seconds)
+    delivery = dict(platform=platform, shop=shop, delivery_id=delivery_id, topic=topic, body=body)
+    job = _store_job(database, delivery, product, ignore_reason, grace_seconds)
+    accepted = await writer_for(database).run(job)
+    return _queue_if_new(accepted, enqueue)
 
 
 def reject_webhook(
@@ -143,16 +167,43 @@ def reject_webhook(
     database: Database | None = None,
 ) -> Accepted:
     """Store a delivery that verified but cannot be used (malformed payload) as ``rejected``."""
-    from kliqs_core.connector import runtime
+    database, _ = _defaults(database, 0.0)
+    with database.begin() as conn:
+        return store_rejected(conn, platform, shop, delivery_id, topic, body, reason)
 
-    database = database or runtime.get_database()
-    with database.transaction() as session:
-        existing = _find_delivery(session, platform, shop, delivery_id)
-        if existing is not None:
-            return _duplicate(existing)
-        _add_delivery(
-            session, platform, shop, delivery_id, topic, body, InboxStatus.REJECTED, reason
-        )
+
+async def reject_webhook_async(
+    *,
+    platform: str,
+    shop: str,
+    delivery_id: str | None,
+    topic: str,
+    body: bytes,
+    reason: str,
+    database: Database | None = None,
+) -> Accepted:
+    """:func:`reject_webhook` for a handler on the event loop (see
+    :func:`accept_webhook_async`)."""
+    database, _ = _defaults(database, 0.0)
+    return await writer_for(database).run(
+        lambda conn: store_rejected(conn, platform, shop, delivery_id, topic, body, reason)
+    )
+
+
+def store_rejected(
+    conn: Connection,
+    platform: str,
+    shop: str,
+    delivery_id: str | None,
+    topic: str,
+    body: bytes,
+    reason: str,
+) -> Accepted:
+    """The transactional part of :func:`reject_webhook`, on the caller's connection."""
+    existing = _find_delivery(conn, platform, shop, delivery_id)
+    if existing is not None:
+        return _duplicate(existing)
+    _add_delivery(conn, platform, shop, delivery_id, topic, body, InboxStatus.REJECTED, reason)
     return Accepted(new=True, status=InboxStatus.REJECTED, reason=reason, product_pk=None)
 
 
@@ -171,6 +222,24 @@ def find_product(
 def mark_processed(session: Session | Connection, product_pk: int) -> None:
     """Mark a finished product's accepted deliveries as processed."""
     session.execute(_MARK_PROCESSED, {"f_pk": product_pk})
+
+
+def _defaults(database: Database | None, grace_seconds: float | None) -> tuple[Database, float]:
+    """The runtime's database and sweep grace where the caller gave none."""
+    from kliqs_core.connector import runtime
+
+    if grace_seconds is None:
+        grace_seconds = runtime.get_settings().connector_sweep_grace
+    return database or runtime.get_database(), grace_seconds
+
+
+def _queue_if_new(accepted: Accepted, enqueue: Enqueue | None) -> Accepted:
+    """Queue a newly accepted product (after its commit); what was queued is noted."""
+    if not _should_queue(accepted):
+        return accepted
+    from kliqs_core.connector import runtime
+
+    return replace(accepted, queued=_enqueue_safely(enqueue or runtime.enqueue_product, accepted))
 
 
 def _should_queue(accepted: Accepted) -> bool:
@@ -229,6 +298,40 @@ def _insert_new_product(
     when the product or the delivery is known (or a racing delivery just stored either):
     the caller then takes the general path, which sees those rows and decides.
     """
+    try:
+        with database.statement() as conn:
+            return _new_product_and_delivery_in(conn, delivery, product, grace_seconds)
+    except IntegrityError:
+        return None  # a racing delivery stored this delivery id first
+
+
+def _store_job(
+    database: Database,
+    delivery: dict[str, Any],
+    product: ProductInput | None,
+    ignore_reason: str | None,
+    grace_seconds: float,
+) -> Callable[[Connection], Accepted]:
+    """:func:`store_webhook` as a :class:`~kliqs_core.connector.writer.BatchWriter` job,
+    trying the one-statement insert of a new product first on PostgreSQL."""
+    fast = product is not None and ignore_reason is None and not database.is_sqlite
+
+    def job(conn: Connection) -> Accepted:
+        if fast:
+            assert product is not None
+            accepted = _new_product_and_delivery_in(conn, delivery, product, grace_seconds)
+            if accepted is not None:
+                return accepted
+        return store_webhook(conn, **delivery, product=product, ignore_reason=ignore_reason,
+                             grace_seconds=grace_seconds)  # fmt: skip
+
+    return job
+
+
+def _new_product_and_delivery_in(
+    conn: Connection, delivery: dict[str, Any], product: ProductInput, grace_seconds: float
+) -> Accepted | None:
+    """Run the one-statement insert; None when the product or the delivery is known."""
     now = utcnow()
     params = dict(
         delivery, received_at=now, status=InboxStatus.ACCEPTED.value, reason=None,
@@ -237,11 +340,7 @@ def _insert_new_product(
         attempts=0, sweep_count=0, created_at=now, updated_at=now,
         next_sweep_at=now + timedelta(seconds=grace_seconds),
     )  # fmt: skip
-    try:
-        with database.statement() as conn:
-            pk = conn.execute(_NEW_PRODUCT_AND_DELIVERY, params).scalar()
-    except IntegrityError:
-        return None  # a racing delivery stored this delivery id first
+    pk = conn.execute(_NEW_PRODUCT_AND_DELIVERY, params).scalar()
     if pk is None:
         return None
     return Accepted(new=True, status=InboxStatus.ACCEPTED, reason=None, product_pk=int(pk))

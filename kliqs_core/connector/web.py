@@ -1,12 +1,15 @@
 """The connector's web app: ``/healthz`` and the platforms' ``/webhooks/<platform>`` routes.
 
-Plain Starlette. A platform registers a handler with :func:`register_webhook_route`; the app
-reads the body (at most ``KLIQS_CONNECTOR_MAX_BODY_BYTES``, else 413) and hands the handler a
+A platform registers a handler with :func:`register_webhook_route`; the app reads the body
+(at most ``KLIQS_CONNECTOR_MAX_BODY_BYTES``, else 413) and hands the handler a
 :class:`WebhookRequest` with the raw bytes, so signatures are checked on exactly what was
-sent. Handlers are plain functions (sync ones run in a thread, as they write the database)
-returning a Starlette response; :func:`ok_response` and :func:`error_response` build the
-connector's JSON envelope ``{"success": false, "error": CODE, "message": ...}``.
-"""
+sent. Handlers return a Starlette response; :func:`ok_response` and :func:`error_response`
+build the connector's JSON envelope ``{"success": false, "error": CODE, "message": ...}``.
+An ``async`` handler runs on the event loop and stores through
+:func:`~kliqs_core.connector.inbox.accept_webhook_async` (the fast path: the WooCommerce
+plug-in's); a plain function runs on a thread of its own, as it writes the database.
+Webhook requests are served straight from ASGI; the rest (health, lifespan) by Starlette.
+""""""
 
 from __future__ import annotations
 
@@ -22,16 +25,19 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, QueryParams
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from kliqs_core.connector.db import Database
 from kliqs_core.connector.notify import registered_notifiers
 from kliqs_core.connector.platforms import registered_platforms
 
 __all__ = [
+    "ConnectorApp",
     "WebhookHandler",
     "WebhookRequest",
     "create_app",
@@ -103,14 +109,14 @@ def error_response(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"success": False, "error": code, "message": message}, status_code=status)
 
 
-def create_app(*, database: Database | None = None, max_body_bytes: int | None = None) -> Starlette:
+def create_app(
+    *, database: Database | None = None, max_body_bytes: int | None = None
+) -> ConnectorApp:
     """The connector ASGI app; ``database`` and the body cap default to the runtime's."""
     from kliqs_core.connector import runtime
 
     def db() -> Database:
         return database or runtime.get_database()
-
-    cap = max_body_bytes or runtime.get_settings().connector_max_body_bytes
 
     async def healthz(_: Request) -> Response:
         try:
@@ -129,9 +135,6 @@ def create_app(*, database: Database | None = None, max_body_bytes: int | None =
             }
         )
 
-    async def webhook(request: Request) -> Response:
-        return await _dispatch(request, cap)
-
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         yield
@@ -139,38 +142,75 @@ def create_app(*, database: Database | None = None, max_body_bytes: int | None =
         # sweeper.
         await run_in_threadpool(runtime.close_publisher)
 
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/webhooks/{platform}", webhook, methods=_ALL_METHODS),
-        ],
+    rest = Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET"])],
         exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
+    return ConnectorApp(rest, max_body_bytes or runtime.get_settings().connector_max_body_bytes)
 
 
-async def _dispatch(request: Request, cap: int) -> Response:
-    platform = request.path_params["platform"]
+_WEBHOOKS_PREFIX = "/webhooks/"
+
+
+class ConnectorApp:
+    """``/webhooks/<platform>`` served straight from ASGI; everything else by Starlette.
+
+    Webhooks are the hot path (a product import is hundreds a second), and Starlette's
+    middleware stack, router and ``Request`` cost the event loop more than a third of a
+    webhook's CPU (measured with py-spy in ``bench/pipeline``).
+    """
+
+    def __init__(self, rest: Starlette, max_body_bytes: int) -> None:
+        #: Health, lifespan and every other path.
+        self.rest = rest
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            platform = _webhook_platform(scope["path"])
+            if platform is not None:
+                response = await _dispatch(scope, receive, platform, self.max_body_bytes)
+                if response is not None:
+                    await response(scope, receive, send)
+                return
+        await self.rest(scope, receive, send)
+
+
+def _webhook_platform(path: str) -> str | None:
+    """``shop`` for ``/webhooks/shop``; None for any other path."""
+    if not path.startswith(_WEBHOOKS_PREFIX):
+        return None
+    platform = path[len(_WEBHOOKS_PREFIX) :]
+    return platform if platform and "/" not in platform else None
+
+
+async def _dispatch(scope: Scope, receive: Receive, platform: str, cap: int) -> Response | None:
+    """The answer to one webhook request; None when the client went away first."""
     route = _ROUTES.get(platform)
     if route is None:
         return error_response(404, "NOT_FOUND", f"No webhook route for {platform!r}.")
-    if request.method not in route.methods:
-        response = error_response(
-            405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here."
-        )
+    method = scope["method"]
+    if method not in route.methods:
+        response = error_response(405, "METHOD_NOT_ALLOWED", f"{method} is not allowed here.")
         response.headers["Allow"] = ", ".join(sorted(route.methods))
         return response
-    body = await _read_capped(request, cap)
+    headers = Headers(scope=scope)
+    try:
+        body = await _read_capped(receive, headers, cap)
+    except ClientDisconnect:
+        return None
     if body is None:
         return error_response(413, "PAYLOAD_TOO_LARGE", f"The body is larger than {cap} bytes.")
+    client = scope.get("client")
     hook = WebhookRequest(
         platform=platform,
-        method=request.method,
-        path=request.url.path,
-        headers=request.headers,
-        query=request.query_params,
+        method=method,
+        path=scope["path"],
+        headers=headers,
+        query=QueryParams(scope["query_string"]),
         body=body,
-        client_host=request.client.host if request.client else None,
+        client_host=client[0] if client else None,
     )
     try:
         return await _call(route.handler, hook)
@@ -211,18 +251,24 @@ async def _call(handler: WebhookHandler, hook: WebhookRequest) -> Response:
     return result
 
 
-async def _read_capped(request: Request, cap: int) -> bytes | None:
-    declared = request.headers.get("content-length")
+async def _read_capped(receive: Receive, headers: Headers, cap: int) -> bytes | None:
+    """The whole body, or None as soon as it is known to be larger than ``cap`` bytes."""
+    declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > cap:
         return None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk = message.get("body", b"")
         size += len(chunk)
         if size > cap:
             return None
         chunks.append(chunk)
-    return b"".join(chunks)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:

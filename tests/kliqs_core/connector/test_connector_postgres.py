@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import event, func, select, text
 
-from kliqs_core.connector import ProductInput, accept_webhook
+from kliqs_core.connector import ProductInput, accept_webhook, accept_webhook_async
 from kliqs_core.connector.claims import claim_product
 from kliqs_core.connector.db import VERSION_TABLE, Database, upgrade
 from kliqs_core.connector.models import Base, Product, WebhookDelivery
@@ -267,3 +268,62 @@ def test_the_last_step_and_its_deliveries_are_one_statement(pg_rt: TestRuntime) 
     assert (product.id, product.state, product.claimed_by) == (first.product_pk, "notified", None)
     assert product.notified_at is not None and product.notified_at.tzinfo is not None
     assert statuses == ["processed", "processed"]
+
+
+def _deliver_async(
+    delivery_id: str, product_id: str = "7", database: Database | None = None
+) -> Any:
+    return accept_webhook_async(
+        platform="fakeshop", shop="toko.test", delivery_id=delivery_id,
+        topic="product.created", body=b'{"id": 7}', database=database,
+        product=ProductInput(product_id, "Kopi Luwak", "https://toko.test/p/7", {"sku": "KL-1"}),
+    )  # fmt: skip
+
+
+def test_a_burst_from_the_event_loop_commits_in_few_transactions(pg_rt: TestRuntime) -> None:
+    # 40 new products, a re-delivery of one and an update of another, all at once.
+    commits: list[int] = []
+    event.listen(pg_rt.database.engine, "commit", lambda _c: commits.append(1))
+
+    async def burst() -> list[Any]:
+        calls = [_deliver_async(f"d{n}", str(n)) for n in range(40)]
+        return list(await asyncio.gather(*calls, _deliver_async("d3", "3"),
+                                         _deliver_async("u5", "5")))  # fmt: skip
+
+    *news, again, update = asyncio.run(burst())
+
+    assert all(r.new and r.reason is None for r in news)
+    assert (again.new, again.reason, again.product_pk) == (False, "duplicate_delivery",
+                                                           news[3].product_pk)  # fmt: skip
+    assert (update.new, update.reason, update.product_pk) == (True, "pending", news[5].product_pk)
+    assert sorted(pg_rt.enqueued) == sorted(r.product_pk for r in news)
+    assert len(commits) < 10  # one per batch, not one per webhook
+    with pg_rt.database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Product)) == 40
+        assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 41
+
+
+def test_one_delivery_racing_through_two_processes_writers_is_stored_once(
+    pg_rt: TestRuntime,
+) -> None:
+    # Two web processes (two databases, two writers) get the same delivery at once: one
+    # batch fails on the unique key, and its jobs, run again alone, see the winner's rows.
+    other = Database(pg_rt.database.url)
+
+    async def both() -> list[Any]:
+        copies = [_deliver_async("same", database=db)
+                  for db in (pg_rt.database, other) for _ in range(4)]  # fmt: skip
+        others = [_deliver_async(f"x{n}", f"x{n}", database=other) for n in range(4)]
+        return list(await asyncio.gather(*copies, *others))
+
+    try:
+        results = asyncio.run(both())
+    finally:
+        other.dispose()
+    copies, others = results[:8], results[8:]
+    assert sorted(r.new for r in copies) == [False] * 7 + [True]
+    assert {r.product_pk for r in copies} == {copies[0].product_pk}
+    assert all(r.new and r.reason is None for r in others)
+    with pg_rt.database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Product)) == 5
+        assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 5

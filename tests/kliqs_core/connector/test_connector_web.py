@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
+import sys
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -143,6 +145,34 @@ def test_unknown_platform_is_404_and_wrong_method_is_405_in_the_envelope(rt: Tes
     }
 
 
+def test_paths_under_webhooks_that_name_no_platform_are_404(rt: TestRuntime) -> None:
+    register_webhook_route("fakeshop", lambda _: ok_response())
+
+    for path in ("/webhooks/", "/webhooks/fakeshop/extra", "/webhooks"):
+        response = call("POST", path, content=b"{}")
+        assert response.status_code == 404 and response.json()["error"] == "NOT_FOUND", path
+
+
+def test_a_client_gone_before_its_body_ended_reaches_no_handler(rt: TestRuntime) -> None:
+    calls: list[WebhookRequest] = []
+    register_webhook_route("fakeshop", lambda request: calls.append(request) or ok_response())
+    messages = [{"type": "http.request", "body": b'{"id":', "more_body": True},
+                {"type": "http.disconnect"}]  # fmt: skip
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/webhooks/fakeshop", "headers": [],
+             "query_string": b"", "client": ("127.0.0.1", 5000)}  # fmt: skip
+    asyncio.run(create_app()(scope, receive, send))
+
+    assert calls == [] and sent == []  # nobody to answer, nothing stored
+
+
 def test_bodies_over_the_cap_are_refused_with_413(rt: TestRuntime) -> None:
     calls: list[bytes] = []
     register_webhook_route("fakeshop", lambda request: calls.append(request.body) or ok_response())
@@ -217,3 +247,17 @@ def test_a_handler_stores_and_queues_before_its_200(rt: TestRuntime) -> None:
     assert good.json() == {"success": True, "data": {"new": True}}
     assert again.json() == {"success": True, "data": {"new": False}}
     assert len(rt.enqueued) == 1
+
+
+def test_serving_freezes_what_start_up_built_out_of_garbage_collection() -> None:
+    # A full collection over start-up's objects stalled every webhook in flight for 50-75 ms.
+    from kliqs_core.connector.service import freeze_startup_objects
+
+    gc.unfreeze()
+    try:
+        freeze_startup_objects()
+        frozen = gc.get_freeze_count()
+        assert "kliqs_core.connector.tasks" in sys.modules  # the publish path is loaded first
+        assert frozen > 10_000 and frozen > len(gc.get_objects())
+    finally:
+        gc.unfreeze()

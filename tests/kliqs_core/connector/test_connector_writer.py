@@ -1,0 +1,145 @@
+"""The batch writer: stores from the event loop, many per transaction, failures alone."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, event, text
+
+from kliqs_core.connector.db import Database
+from kliqs_core.connector.writer import BatchWriter, writer_for
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Database:
+    database = Database(f"sqlite:///{tmp_path / 'writer.db'}")
+    with database.begin() as conn:
+        conn.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT UNIQUE)"))
+    return database
+
+
+def commits(database: Database) -> list[int]:
+    seen: list[int] = []
+    event.listen(database.engine, "commit", lambda _conn: seen.append(1))
+    return seen
+
+
+def insert(body: str) -> Any:
+    def job(conn: Connection) -> int:
+        sql = text("INSERT INTO notes (body) VALUES (:b) RETURNING id")
+        return int(conn.execute(sql, {"b": body}).scalar_one())
+
+    return job
+
+
+def stored(database: Database) -> list[str]:
+    with database.begin() as conn:
+        return list(conn.execute(text("SELECT body FROM notes ORDER BY id")).scalars())
+
+
+async def slow_first(writer: BatchWriter, bodies: list[str]) -> list[Any]:
+    """Hold the writer in a first job until the others are queued: they make one batch."""
+    release = threading.Event()
+
+    def blocker(_: Connection) -> str:
+        release.wait(5)
+        return "first"
+
+    first = asyncio.ensure_future(writer.run(blocker))
+    await asyncio.sleep(0.05)  # the writer thread is inside `blocker` now
+    rest = [asyncio.ensure_future(writer.run(insert(body))) for body in bodies]
+    await asyncio.sleep(0.05)
+    release.set()
+    return await asyncio.gather(first, *rest, return_exceptions=True)
+
+
+def test_jobs_waiting_together_share_one_transaction(database: Database) -> None:
+    seen = commits(database)
+    results = asyncio.run(slow_first(BatchWriter(database), [f"n{i}" for i in range(10)]))
+
+    assert len(seen) == 2  # the blocker's batch, then all ten in one
+    assert results[0] == "first" and sorted(results[1:]) == list(range(1, 11))
+    assert stored(database) == [f"n{i}" for i in range(10)]
+
+
+def test_a_batch_takes_at_most_max_batch_jobs(database: Database) -> None:
+    seen = commits(database)
+    asyncio.run(slow_first(BatchWriter(database, max_batch=4), [f"n{i}" for i in range(10)]))
+
+    assert len(seen) == 1 + 3  # the blocker's, then 10 jobs in batches of 4
+    assert len(stored(database)) == 10
+
+
+def test_a_failing_job_fails_alone_and_the_others_are_stored(database: Database) -> None:
+    def broken(_: Connection) -> None:
+        raise ValueError("bad row")
+
+    async def go() -> list[Any]:
+        writer = BatchWriter(database)
+        release = threading.Event()
+        first = asyncio.ensure_future(writer.run(lambda _: release.wait(5)))
+        await asyncio.sleep(0.05)
+        jobs = [insert("a"), broken, insert("dup"), insert("dup"), insert("b")]
+        rest = [asyncio.ensure_future(writer.run(job)) for job in jobs]
+        await asyncio.sleep(0.05)
+        release.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    first, a, bad, dup1, dup2, b = asyncio.run(go())
+
+    assert first is True and isinstance(bad, ValueError)
+    # The unique key fails the second "dup" (after a retry); the rest commit, alone.
+    assert isinstance(a, int) and isinstance(dup1, int) and isinstance(b, int)
+    assert type(dup2).__name__ == "IntegrityError"
+    assert stored(database) == ["a", "dup", "b"]
+
+
+def test_the_thread_ends_when_idle_and_starts_again(database: Database) -> None:
+    writer = BatchWriter(database, idle_seconds=0.05)
+
+    assert asyncio.run(writer.run(insert("one"))) == 1 and writer.running
+    deadline = time.monotonic() + 5
+    while writer.running and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not writer.running
+    assert asyncio.run(writer.run(insert("two"))) == 2
+    assert stored(database) == ["one", "two"]
+
+
+def test_answers_reach_the_loop_that_asked(database: Database) -> None:
+    # Two event loops in two threads (as two test clients would): each gets its own results.
+    writer = BatchWriter(database)
+    results: dict[str, Any] = {}
+
+    def client(name: str) -> None:
+        async def go() -> list[int]:
+            return list(await asyncio.gather(*(writer.run(insert(f"{name}{i}"))
+                                               for i in range(20))))  # fmt: skip
+
+        results[name] = asyncio.run(go())
+
+    threads = [threading.Thread(target=client, args=(name,)) for name in ("x", "y")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+
+    rows = stored(database)
+    for name in ("x", "y"):
+        assert [rows[pk - 1] for pk in results[name]] == [f"{name}{i}" for i in range(20)]
+
+
+def test_one_writer_per_database(database: Database, tmp_path: Path) -> None:
+    other = Database(f"sqlite:///{tmp_path / 'other.db'}")
+    assert writer_for(database) is writer_for(database)
+    assert writer_for(database) is not writer_for(other)
+
+
+def test_max_batch_must_be_positive(database: Database) -> None:
+    with pytest.raises(ValueError, match="max_batch"):
+        BatchWriter(database, max_batch=0)
