@@ -9,7 +9,7 @@ An ``async`` handler runs on the event loop and stores through
 :func:`~kliqs_core.connector.inbox.accept_webhook_async` (the fast path: the WooCommerce
 plug-in's); a plain function runs on a thread of its own, as it writes the database.
 Webhook requests are served straight from ASGI; the rest (health, lifespan) by Starlette.
-""""""
+"""
 
 from __future__ import annotations
 
