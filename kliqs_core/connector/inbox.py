@@ -8,15 +8,19 @@ queueing fails (broker down, process killed), the sweeper re-queues the product 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
+from psycopg.types.json import Json
 from sqlalchemy import Connection, Select, Table, bindparam, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from kliqs_core.connector.db import Database
@@ -340,10 +344,37 @@ def _new_product_and_delivery_in(
         attempts=0, sweep_count=0, created_at=now, updated_at=now,
         next_sweep_at=now + timedelta(seconds=grace_seconds),
     )  # fmt: skip
-    pk = conn.execute(_NEW_PRODUCT_AND_DELIVERY, params).scalar()
+    pk = _execute_on_psycopg(conn, _fast_insert_sql(conn.dialect), params)
     if pk is None:
         return None
     return Accepted(new=True, status=InboxStatus.ACCEPTED, reason=None, product_pk=int(pk))
+
+
+@functools.cache
+def _fast_insert_sql(dialect: Dialect) -> str:
+    """The one-statement insert as psycopg's SQL (``%(name)s`` parameters)."""
+    return str(_NEW_PRODUCT_AND_DELIVERY.compile(dialect=dialect))
+
+
+def _execute_on_psycopg(conn: Connection, sql: str, params: dict[str, Any]) -> Any:
+    """Run ``sql`` on psycopg directly (prepared); the first column of its row.
+
+    This runs before every webhook's 200, on the one writer thread: SQLAlchemy's execution
+    layer cost more CPU than psycopg itself (175 vs 90 µs a row, measured). psycopg's
+    errors are raised as SQLAlchemy's, so callers catch the same ``IntegrityError`` (a
+    broken connection leaves the pool anyway: its reset on return fails).
+    """
+    params["data"] = Json(params["data"])
+    driver: psycopg.Connection[Any] = conn.connection.driver_connection  # type: ignore[assignment]
+    cursor = driver.cursor()
+    try:
+        cursor.execute(sql, params, prepare=True)
+        row = cursor.fetchone()
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
+    finally:
+        cursor.close()
+    return row[0] if row is not None else None
 
 
 def _new_product_and_delivery() -> Select[Any]:

@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psycopg
 import pytest
+import sqlalchemy.exc
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import event, func, select, text
@@ -185,10 +187,16 @@ def test_a_burst_of_threads_reuses_the_pooled_connections(pg_rt: TestRuntime) ->
     assert database.engine.pool.checkedin() == size  # type: ignore[attr-defined]
 
 
-def _statements(database: Database) -> list[str]:
+def _statements(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The first word of every statement psycopg sends (through SQLAlchemy or not)."""
     seen: list[str] = []
-    event.listen(database.engine, "before_cursor_execute",
-                 lambda _c, _cur, sql, *_: seen.append(sql.split()[0].upper()))
+    execute = psycopg.Cursor.execute
+
+    def spy(self: psycopg.Cursor[Any], query: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(str(query).split()[0].upper())
+        return execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", spy)
     return seen
 
 
@@ -200,9 +208,11 @@ def _deliver(delivery_id: str | None, product_id: str = "7", title: str = "Kopi 
     )  # fmt: skip
 
 
-def test_a_new_products_first_delivery_is_one_statement(pg_rt: TestRuntime) -> None:
+def test_a_new_products_first_delivery_is_one_statement(
+    pg_rt: TestRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The webhook's answer waits on this: one round trip instead of BEGIN, 4 and COMMIT.
-    seen = _statements(pg_rt.database)
+    seen = _statements(monkeypatch)
     accepted = _deliver("d1")
     assert seen == ["WITH"]
     assert (accepted.new, accepted.status.value, accepted.reason) == (True, "accepted", None)
@@ -327,3 +337,21 @@ def test_one_delivery_racing_through_two_processes_writers_is_stored_once(
     with pg_rt.database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Product)) == 5
         assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 5
+
+
+def test_a_connection_broken_under_the_fast_insert_is_not_handed_out_again(
+    pg_rt: TestRuntime,
+) -> None:
+    # The fast insert talks to psycopg directly; a dead backend must still leave the pool.
+    with pg_rt.database.statement() as conn:
+        pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+    with psycopg.connect(pg_rt.database.url.replace("+psycopg", ""), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    with pytest.raises(sqlalchemy.exc.OperationalError):
+        _deliver("d1")
+    accepted = _deliver("d1")  # a fresh connection, the same webhook delivered again
+
+    assert accepted.new and accepted.queued
+    with pg_rt.database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 1
