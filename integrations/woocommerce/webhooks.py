@@ -151,12 +151,11 @@ def parse_delivery(headers: Mapping[str, str]) -> WooDelivery:
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     """Case-insensitive lookup that works for plain dicts as well as framework header objects."""
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            value = value.strip()
-            return value or None
-    return None
+    value = headers.get(name)  # framework headers ignore case already: no scan, no decoding
+    if value is None:
+        wanted = name.lower()
+        value = next((v for k, v in headers.items() if k.lower() == wanted), None)
+    return (value.strip() or None) if value is not None else None
 
 
 def _required(headers: Mapping[str, str], name: str) -> str:

@@ -166,10 +166,13 @@ def close_publisher() -> None:
 def _publish_batch(product_pks: list[int]) -> None:
     from kliqs_core.connector.tasks import process_product, process_products
 
+    # The reprs given: Celery's own (reprlib over the arguments) was a tenth of the publish.
     if len(product_pks) == 1:
-        process_product.apply_async(args=(product_pks[0],))
+        args: tuple[object, ...] = (product_pks[0],)
+        task = process_product
     else:
-        process_products.apply_async(args=(product_pks,))
+        args, task = (product_pks,), process_products
+    task.apply_async(args=args, argsrepr=repr(args), kwargsrepr="{}")
 
 
 def pipeline_config() -> PipelineConfig:
