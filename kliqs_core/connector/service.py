@@ -7,6 +7,7 @@ the same thing as a child process (``python -m kliqs_core.connector ...``) for `
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -98,6 +99,7 @@ def run_worker(
 
     settings = runtime.start_up()
     runtime.check_kliqs_client()
+    os.nice(settings.connector_worker_nice)  # pool children inherit it
     app = configure_celery(settings)
     sweepers: list[Sweeper] = []
 

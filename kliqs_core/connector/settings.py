@@ -59,6 +59,10 @@ class ConnectorSettings(BaseSettings):
     #: Most product ids the web process sends in one task message when webhooks arrive
     #: together (1: a message per product; a slow shop then delays no other product).
     connector_publish_batch: int = Field(default=4, ge=1, le=100)
+    #: How much lower a worker's CPU priority is than the web process' (``nice``, 0-19).
+    #: Where both share a machine, a webhook's answer comes first: a shop waits for it
+    #: (WooCommerce disables a webhook after 5 failed deliveries in a row); the queue can wait.
+    connector_worker_nice: int = Field(default=10, ge=0, le=19)
     #: Celery queue of the connector's tasks (separates deployments sharing one broker).
     connector_queue: str = "kliqs-connector"
     #: Comma-separated plug-in modules to load; a bare name ``woocommerce`` means
