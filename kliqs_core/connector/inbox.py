@@ -350,7 +350,7 @@ def _new_product_and_delivery_in(
     return Accepted(new=True, status=InboxStatus.ACCEPTED, reason=None, product_pk=int(pk))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=8)
 def _fast_insert_sql(dialect: Dialect) -> str:
     """The one-statement insert as psycopg's SQL (``%(name)s`` parameters)."""
     return str(_NEW_PRODUCT_AND_DELIVERY.compile(dialect=dialect))

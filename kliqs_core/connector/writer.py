@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from kliqs_core.connector.db import Database
 
@@ -35,6 +36,9 @@ __all__ = ["BatchWriter", "Job", "writer_for"]
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+#: Errors of the database itself (unreachable, locked, no connection free), not of a job.
+_DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 
 #: One store: statements on the connection it is given, inside the batch's transaction.
 #: It must not commit, and it may run twice (alone, after its batch failed).
@@ -112,6 +116,9 @@ class BatchWriter:
         try:
             with self.database.begin() as conn:
                 return [(True, pending.job(conn)) for pending in batch]
+        except _DATABASE_DOWN as exc:
+            # Not one job's fault: trying each alone would only wait for it once per job.
+            return [(False, exc)] * len(batch)
         except Exception:
             if len(batch) > 1:
                 log.debug("a batch of %d stores failed; running each alone", len(batch))

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event, text
+from sqlalchemy.exc import OperationalError
 
 from kliqs_core.connector.db import Database
 from kliqs_core.connector.writer import BatchWriter, writer_for
@@ -97,6 +98,32 @@ def test_a_failing_job_fails_alone_and_the_others_are_stored(database: Database)
     assert isinstance(a, int) and isinstance(dup1, int) and isinstance(b, int)
     assert type(dup2).__name__ == "IntegrityError"
     assert stored(database) == ["a", "dup", "b"]
+
+
+def test_a_database_error_fails_the_batch_at_once_not_job_by_job(database: Database) -> None:
+    # Unreachable or locked: every job would wait for the same error again, alone.
+    runs: list[str] = []
+
+    def locked(conn: Connection) -> None:
+        runs.append("locked")
+        raise OperationalError("INSERT ...", {}, Exception("database is locked"))
+
+    async def go() -> list[Any]:
+        writer = BatchWriter(database)
+        release = threading.Event()
+        first = asyncio.ensure_future(writer.run(lambda _: release.wait(5)))
+        await asyncio.sleep(0.05)
+        jobs = (insert("a"), locked, insert("b"))
+        rest = [asyncio.ensure_future(writer.run(job)) for job in jobs]
+        await asyncio.sleep(0.05)
+        release.set()
+        return await asyncio.gather(first, *rest, return_exceptions=True)
+
+    first, a, bad, b = asyncio.run(go())
+
+    assert first is True and runs == ["locked"]
+    assert all(isinstance(result, OperationalError) for result in (a, bad, b))
+    assert stored(database) == []
 
 
 def test_the_thread_ends_when_idle_and_starts_again(database: Database) -> None:
