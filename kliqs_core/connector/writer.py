@@ -21,17 +21,19 @@ import logging
 import queue
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import psycopg
 from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from kliqs_core.connector.db import Database
 
-__all__ = ["BatchWriter", "Job", "writer_for"]
+__all__ = ["BatchWriter", "Job", "PipelinedJob", "writer_for"]
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,16 @@ _DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 #: One store: statements on the connection it is given, inside the batch's transaction.
 #: It must not commit, and it may run twice (alone, after its batch failed).
 Job = Callable[[Connection], T]
+#: A store in two halves: it sends its statement, yields once, then reads the result (and
+#: may run more statements). On PostgreSQL the writer sends every pipelined job's statement
+#: before it reads any: one round trip for the batch instead of one per job.
+PipelinedJob = Callable[[Connection], Generator[None, None, T]]
 
 
 @dataclass
 class _Pending(Generic[T]):
-    job: Job[T]
+    job: Callable[[Connection], Any]
+    pipelined: bool
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[T]
 
@@ -78,9 +85,18 @@ class BatchWriter:
 
     async def run(self, job: Job[T]) -> T:
         """Run ``job`` in the writer's next transaction; its result, or what it raised."""
+        result: T = await self._submit(job, pipelined=False)
+        return result
+
+    async def run_pipelined(self, job: PipelinedJob[T]) -> T:
+        """Like :meth:`run`, for a job in two halves (see :data:`PipelinedJob`)."""
+        result: T = await self._submit(job, pipelined=True)
+        return result
+
+    async def _submit(self, job: Callable[[Connection], Any], *, pipelined: bool) -> Any:
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        pending = _Pending(job, loop, future)
+        future: asyncio.Future[Any] = loop.create_future()
+        pending = _Pending(job, pipelined, loop, future)
         with self._lock:
             self._queue.put(pending)
             if not self._running:
@@ -115,27 +131,68 @@ class BatchWriter:
         """(ok, result or exception) per job: together if they can, else each alone."""
         try:
             with self.database.begin() as conn:
-                return [(True, pending.job(conn)) for pending in batch]
+                return [(True, result) for result in _run_together(conn, batch)]
         except _DATABASE_DOWN as exc:
             # Not one job's fault: trying each alone would only wait for it once per job.
             return [(False, exc)] * len(batch)
         except Exception:
             if len(batch) > 1:
                 log.debug("a batch of %d stores failed; running each alone", len(batch))
-            return [self._alone(pending.job) for pending in batch]
+            return [self._alone(pending) for pending in batch]
 
-    def _alone(self, job: Job[Any]) -> tuple[bool, Any]:
+    def _alone(self, pending: _Pending[Any]) -> tuple[bool, Any]:
         # A unique-key race with another process: the second try sees the winner's rows.
         for attempt in range(2):
             try:
                 with self.database.begin() as conn:
-                    return True, job(conn)
+                    return True, _run_together(conn, [pending])[0]
             except IntegrityError as exc:
                 if attempt == 1:
                     return False, exc
             except Exception as exc:
                 return False, exc
         raise AssertionError("unreachable")
+
+
+def _run_together(conn: Connection, batch: list[_Pending[Any]]) -> list[Any]:
+    """Run ``batch`` on ``conn``: the pipelined jobs' first halves in one pipeline, then
+    every job in order (plain ones whole, pipelined ones their second half)."""
+    halves: list[Generator[None, None, Any] | None] = [None] * len(batch)
+    if any(pending.pipelined for pending in batch):
+        with _pipeline(conn):
+            for index, pending in enumerate(batch):
+                if pending.pipelined:
+                    halves[index] = _first_half(pending.job(conn))
+    return [pending.job(conn) if half is None else _second_half(half)
+            for pending, half in zip(batch, halves, strict=True)]  # fmt: skip
+
+
+def _first_half(job: Generator[None, None, Any]) -> Generator[None, None, Any]:
+    next(job)
+    return job
+
+
+def _second_half(job: Generator[None, None, Any]) -> Any:
+    try:
+        next(job)
+    except StopIteration as done:
+        return done.value
+    raise RuntimeError("a pipelined job must yield exactly once")
+
+
+@contextmanager
+def _pipeline(conn: Connection) -> Iterator[None]:
+    """psycopg's pipeline mode (statements sent without waiting for each result) on
+    PostgreSQL; nothing elsewhere. Its errors come out as SQLAlchemy's."""
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, psycopg.Connection):
+        yield
+        return
+    try:
+        with driver.pipeline():
+            yield
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
 
 
 def _settle(batch: list[_Pending[Any]], results: list[tuple[bool, Any]]) -> None:

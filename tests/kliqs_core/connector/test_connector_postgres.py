@@ -15,11 +15,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import event, func, select, text
 
-from kliqs_core.connector import ProductInput, accept_webhook, accept_webhook_async
+from kliqs_core.connector import (
+    ProductInput,
+    accept_webhook,
+    accept_webhook_async,
+    reject_webhook_async,
+)
 from kliqs_core.connector.claims import claim_product
 from kliqs_core.connector.db import VERSION_TABLE, Database, upgrade
 from kliqs_core.connector.models import Base, Product, WebhookDelivery
 from kliqs_core.connector.testing import FakePlatform, TestRuntime, connector_runtime
+from kliqs_core.connector.writer import writer_for
 from kliqs_testing.databases import postgres_database
 
 pytestmark = pytest.mark.postgres
@@ -355,3 +361,73 @@ def test_a_connection_broken_under_the_fast_insert_is_not_handed_out_again(
     assert accepted.new and accepted.queued
     with pg_rt.database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 1
+
+
+def test_a_batch_sends_its_new_products_in_one_pipeline(
+    pg_rt: TestRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # New products, a re-delivery and an update of one of them, and a rejected body, all in
+    # one batch: the inserts go out together, and the known ones still take the general path.
+    pipelines: list[int] = []
+    pipeline = psycopg.Connection.pipeline
+
+    def counted(self: psycopg.Connection[Any]) -> Any:
+        pipelines.append(1)
+        return pipeline(self)
+
+    monkeypatch.setattr(psycopg.Connection, "pipeline", counted)
+    writer = writer_for(pg_rt.database)
+
+    async def batch() -> list[Any]:
+        release = threading.Event()
+        held = asyncio.ensure_future(writer.run(lambda _: release.wait(5)))
+        await asyncio.sleep(0.05)  # the writer thread is inside the first job now
+        calls = [_deliver_async("d1", "1"), _deliver_async("d2", "2"), _deliver_async("d1", "1"),
+                 _deliver_async("d3", "1"),
+                 reject_webhook_async(platform="fakeshop", shop="toko.test", delivery_id="bad",
+                                      topic="product.created", body=b"{", reason="bad JSON")]
+        waiting = [asyncio.ensure_future(call) for call in calls]
+        await asyncio.sleep(0.05)
+        release.set()
+        await held
+        return list(await asyncio.gather(*waiting))
+
+    first, second, again, update, rejected = asyncio.run(batch())
+
+    assert len(pipelines) == 1
+    assert first.new and second.new and first.product_pk != second.product_pk
+    assert (again.new, again.reason, again.product_pk) == (False, "duplicate_delivery",
+                                                           first.product_pk)  # fmt: skip
+    assert (update.new, update.reason, update.product_pk) == (True, "pending", first.product_pk)
+    assert rejected.status.value == "rejected"
+    assert sorted(pg_rt.enqueued) == sorted([first.product_pk, second.product_pk])
+    with pg_rt.database.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(WebhookDelivery)) == 4
+
+
+def test_a_statement_failing_in_the_pipeline_fails_only_its_own_webhook(
+    pg_rt: TestRuntime,
+) -> None:
+    # A delivery id longer than its column fails the whole pipeline; the batch runs again
+    # job by job, and only that webhook gets the error.
+    writer = writer_for(pg_rt.database)
+
+    async def batch() -> list[Any]:
+        release = threading.Event()
+        held = asyncio.ensure_future(writer.run(lambda _: release.wait(5)))
+        await asyncio.sleep(0.05)
+        calls = [_deliver_async("d1", "1"), _deliver_async("x" * 300, "2"),
+                 _deliver_async("d3", "3")]  # fmt: skip
+        waiting = [asyncio.ensure_future(call) for call in calls]
+        await asyncio.sleep(0.05)
+        release.set()
+        await held
+        return list(await asyncio.gather(*waiting, return_exceptions=True))
+
+    first, too_long, third = asyncio.run(batch())
+
+    assert isinstance(too_long, sqlalchemy.exc.DataError)
+    assert first.new and third.new and sorted(pg_rt.enqueued) == sorted(
+        [first.product_pk, third.product_pk])  # fmt: skip
+    with pg_rt.database.transaction() as session:
+        assert session.scalars(select(Product.product_id).order_by(Product.id)).all() == ["1", "3"]
