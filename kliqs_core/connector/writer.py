@@ -7,11 +7,14 @@ a GIL shared by as many threads as webhooks in flight. :class:`BatchWriter` inst
 every store on one thread: it takes what has piled up since its last transaction (up to
 ``max_batch``), runs it in ONE transaction, and wakes the event loop once for the lot. A
 lone webhook still goes at once (nothing waits for company); a burst pays one commit per
-batch. Measured in ``bench/pipeline`` (its README has the figures).
+batch. On PostgreSQL the new products' inserts of a batch go out in one psycopg pipeline
+(one round trip, not one per webhook). Measured in ``bench/pipeline`` (its README has the
+figures).
 
 A failed batch loses nothing: the transaction is rolled back and each of its jobs runs
 again alone, in its own transaction, so one bad delivery (or a unique-key race with another
-process) only fails itself.
+process) only fails itself. An error of the database itself (unreachable, locked) fails
+the batch at once: each job alone would only wait for the same error again.
 """
 
 from __future__ import annotations

@@ -120,11 +120,15 @@ class AppClient:
         return asyncio.run(go())
 
 
-@pytest.fixture
-def app(woo_rt: Any) -> AppClient:
-    """A client of the connector web app (in process) with the plug-in's route."""
-    from kliqs_core.connector.web import create_app
+@pytest.fixture(params=["event loop", "thread"])
+def app(woo_rt: Any, request: pytest.FixtureRequest) -> AppClient:
+    """A client of the connector web app (in process) with the plug-in's route: its async
+    ``handle`` (what the plug-in registers), or the same handler called in a thread."""
+    from kliqs_core.connector.web import _ROUTES, create_app, register_webhook_route
 
+    if request.param == "thread":
+        handler = _ROUTES["woocommerce"].handler.__self__  # type: ignore[attr-defined]
+        register_webhook_route("woocommerce", handler)
     return AppClient(create_app())
 
 
