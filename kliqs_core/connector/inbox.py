@@ -19,6 +19,7 @@ import psycopg
 from psycopg.types.json import Json
 from sqlalchemy import Connection, Select, Table, bindparam, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
@@ -163,8 +164,13 @@ async def accept_webhook_async(
                              grace_seconds=grace_seconds)  # fmt: skip
 
     writer = writer_for(database)
-    if product is None or ignore_reason is not None or database.is_sqlite:
+    if product is None or ignore_reason is not None:
         accepted = await writer.run(store)
+    elif database.is_sqlite:
+        accepted = await writer.run(
+            lambda conn: _new_product_on_sqlite(conn, delivery, product, grace_seconds)
+            or store(conn)
+        )
     else:
         accepted = await writer.run_pipelined(_pipelined_store(delivery, product, grace_seconds,
                                                                store))  # fmt: skip
@@ -288,9 +294,15 @@ def _store_with_retry(
         fast = _insert_new_product(database, delivery, product, grace_seconds)
         if fast is not None:
             return fast
+    fast_on_sqlite = product is not None and ignore_reason is None and database.is_sqlite
     for attempt in range(2):
         try:
             with database.begin() as conn:
+                if fast_on_sqlite:
+                    assert product is not None
+                    accepted = _new_product_on_sqlite(conn, delivery, product, grace_seconds)
+                    if accepted is not None:
+                        return accepted
                 return store_webhook(
                     conn,
                     **delivery,
@@ -318,6 +330,38 @@ def _insert_new_product(
             return _new_product_and_delivery_in(conn, delivery, product, grace_seconds)
     except IntegrityError:
         return None  # a racing delivery stored this delivery id first
+
+
+def _new_product_on_sqlite(
+    conn: Connection, delivery: dict[str, Any], product: ProductInput, grace_seconds: float
+) -> Accepted | None:
+    """SQLite, the common case: a first delivery of a new product in two statements.
+
+    SQLite has no inserts inside a ``WITH``, so it is the product insert (nothing when the
+    product or the delivery id is known) and then, for a new product, the delivery's: two
+    statements instead of two reads and two inserts. ``None``: the general path decides.
+    """
+    now = utcnow()
+    params = _new_product_params(delivery, product, grace_seconds, now)
+    pk = conn.execute(_NEW_PRODUCT_ON_SQLITE, params).scalar()
+    if pk is None:
+        return None
+    conn.execute(_INSERT_DELIVERY, dict(delivery, status=InboxStatus.ACCEPTED.value, reason=None,
+                                        product_pk=pk, received_at=now))  # fmt: skip
+    return Accepted(new=True, status=InboxStatus.ACCEPTED, reason=None, product_pk=int(pk))
+
+
+def _new_product_params(
+    delivery: dict[str, Any], product: ProductInput, grace_seconds: float, now: datetime
+) -> dict[str, Any]:
+    """The bound parameters of the fast inserts (``data`` as a dict)."""
+    return dict(
+        delivery, received_at=now, status=InboxStatus.ACCEPTED.value, reason=None,
+        product_id=product.product_id, title=product.title, product_url=product.product_url,
+        data=dict(product.data), state=ProductState.RECEIVED.value, slug_attempt=0,
+        attempts=0, sweep_count=0, created_at=now, updated_at=now,
+        next_sweep_at=now + timedelta(seconds=grace_seconds),
+    )  # fmt: skip
 
 
 def _pipelined_store(
@@ -348,14 +392,8 @@ def _new_product_and_delivery_in(
 def _send_new_product_and_delivery(
     conn: Connection, delivery: dict[str, Any], product: ProductInput, grace_seconds: float
 ) -> psycopg.Cursor[Any]:
-    now = utcnow()
-    params = dict(
-        delivery, received_at=now, status=InboxStatus.ACCEPTED.value, reason=None,
-        product_id=product.product_id, title=product.title, product_url=product.product_url,
-        data=Json(dict(product.data)), state=ProductState.RECEIVED.value, slug_attempt=0,
-        attempts=0, sweep_count=0, created_at=now, updated_at=now,
-        next_sweep_at=now + timedelta(seconds=grace_seconds),
-    )  # fmt: skip
+    params = _new_product_params(delivery, product, grace_seconds, utcnow())
+    params["data"] = Json(params["data"])
     return _send_on_psycopg(conn, _fast_insert_sql(conn.dialect), params)
 
 
@@ -395,6 +433,24 @@ def _send_on_psycopg(conn: Connection, sql: str, params: dict[str, Any]) -> psyc
     return cursor
 
 
+def _param(table: Table, name: str) -> Any:
+    return bindparam(name, type_=table.c[name].type)
+
+
+def _new_product_rows() -> Select[Any]:
+    """The new product's row as a ``SELECT`` of parameters, empty when the delivery id is
+    already stored."""
+    known_delivery = exists().where(
+        _DELIVERIES.c.platform == _param(_DELIVERIES, "platform"),
+        _DELIVERIES.c.shop == _param(_DELIVERIES, "shop"),
+        _DELIVERIES.c.delivery_id == _param(_DELIVERIES, "delivery_id"),
+    )
+    return select(*(_param(_PRODUCTS, c) for c in _NEW_PRODUCT_COLUMNS)).where(~known_delivery)
+
+
+_PRODUCT_KEY = [_PRODUCTS.c.platform, _PRODUCTS.c.shop, _PRODUCTS.c.product_id]
+
+
 def _new_product_and_delivery() -> Select[Any]:
     """``WITH product AS (INSERT ... WHERE the delivery is new ON CONFLICT DO NOTHING
     RETURNING id), delivery AS (INSERT ... SELECT id FROM product) SELECT id FROM product``.
@@ -404,28 +460,16 @@ def _new_product_and_delivery() -> Select[Any]:
     nothing too (or, stored by a racing transaction, the second fail on the unique key,
     undoing both).
     """
-    def param(table: Table, name: str) -> Any:
-        return bindparam(name, type_=table.c[name].type)
-
-    known_delivery = exists().where(
-        _DELIVERIES.c.platform == param(_DELIVERIES, "platform"),
-        _DELIVERIES.c.shop == param(_DELIVERIES, "shop"),
-        _DELIVERIES.c.delivery_id == param(_DELIVERIES, "delivery_id"),
-    )
     product = (
         pg_insert(_PRODUCTS)
-        .from_select(_NEW_PRODUCT_COLUMNS,
-                     select(*(param(_PRODUCTS, c) for c in _NEW_PRODUCT_COLUMNS))
-                     .where(~known_delivery))
-        .on_conflict_do_nothing(
-            index_elements=[_PRODUCTS.c.platform, _PRODUCTS.c.shop, _PRODUCTS.c.product_id]
-        )
+        .from_select(_NEW_PRODUCT_COLUMNS, _new_product_rows())
+        .on_conflict_do_nothing(index_elements=_PRODUCT_KEY)
         .returning(_PRODUCTS.c.id)
         .cte("new_product")
-    )  # fmt: skip
+    )
     delivery = insert(_DELIVERIES).from_select(
         [*_NEW_DELIVERY_COLUMNS, "product_pk"],
-        select(*(param(_DELIVERIES, c) for c in _NEW_DELIVERY_COLUMNS), product.c.id),
+        select(*(_param(_DELIVERIES, c) for c in _NEW_DELIVERY_COLUMNS), product.c.id),
     ).cte("new_delivery")
     return select(product.c.id).add_cte(delivery)
 
@@ -438,6 +482,12 @@ _NEW_DELIVERY_COLUMNS = [
     "platform", "shop", "delivery_id", "topic", "body", "status", "reason", "received_at",
 ]  # fmt: skip
 _NEW_PRODUCT_AND_DELIVERY = _new_product_and_delivery()
+_NEW_PRODUCT_ON_SQLITE = (
+    sqlite_insert(_PRODUCTS)
+    .from_select(_NEW_PRODUCT_COLUMNS, _new_product_rows())
+    .on_conflict_do_nothing(index_elements=_PRODUCT_KEY)
+    .returning(_PRODUCTS.c.id)
+)
 
 
 def store_webhook(

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from kliqs_core.connector import (
     Accepted,
@@ -172,3 +172,27 @@ def test_processed_marks_the_accepted_deliveries_of_a_done_product(
             session.scalars(select(WebhookDelivery.status).order_by(WebhookDelivery.id))
         )
     assert statuses == ["processed", "processed", "ignored"]
+
+
+def test_a_new_products_first_delivery_is_two_inserts_on_sqlite(
+    rt: TestRuntime, deliver: Deliver
+) -> None:
+    # No reads before the writes: the product insert does nothing for a known product or
+    # delivery id (then the general path decides), else the delivery row follows.
+    seen: list[str] = []
+    event.listen(rt.database.engine, "before_cursor_execute",
+                 lambda _c, _cur, sql, *_: seen.append(sql.split()[0].upper()))  # fmt: skip
+
+    first = deliver("wc-1")
+    assert seen == ["BEGIN", "INSERT", "INSERT"]
+    again, other = deliver("wc-1"), deliver("wc-2")
+
+    assert first.new and first.queued and first.status == InboxStatus.ACCEPTED
+    assert (again.new, again.reason) == (False, "duplicate_delivery")
+    assert (other.new, other.reason, other.product_pk) == (True, "pending", first.product_pk)
+    assert count(rt, WebhookDelivery) == 2 and count(rt, Product) == 1
+    with rt.database.transaction() as session:
+        delivery = session.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)).first()
+    assert delivery is not None
+    assert (delivery.status, delivery.product_pk, delivery.body) == (
+        "accepted", first.product_pk, b'{"id": 7}')
