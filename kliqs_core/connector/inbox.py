@@ -8,19 +8,16 @@ queueing fails (broker down, process killed), the sweeper re-queues the product 
 
 from __future__ import annotations
 
-import functools
+import json
 import logging
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Json
 from sqlalchemy import Connection, Select, Table, bindparam, exists, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +30,7 @@ from kliqs_core.connector.models import (
     utcnow,
 )
 from kliqs_core.connector.records import ProductRecord
-from kliqs_core.connector.writer import PipelinedJob, writer_for
+from kliqs_core.connector.writer import writer_for
 
 __all__ = [
     "Accepted",
@@ -172,8 +169,8 @@ async def accept_webhook_async(
             or store(conn)
         )
     else:
-        accepted = await writer.run_pipelined(_pipelined_store(delivery, product, grace_seconds,
-                                                               store))  # fmt: skip
+        item = _NewProduct(delivery, product, grace_seconds, store)
+        accepted = await writer.run_grouped(_store_new_products, item)
     return _queue_if_new(accepted, enqueue)
 
 
@@ -327,9 +324,10 @@ def _insert_new_product(
     """
     try:
         with database.statement() as conn:
-            return _new_product_and_delivery_in(conn, delivery, product, grace_seconds)
+            pk = _insert_new_products(conn, [_NewProduct(delivery, product, grace_seconds)])[0]
     except IntegrityError:
         return None  # a racing delivery stored this delivery id first
+    return _new(pk) if pk is not None else None
 
 
 def _new_product_on_sqlite(
@@ -364,62 +362,61 @@ def _new_product_params(
     )  # fmt: skip
 
 
-def _pipelined_store(
-    delivery: dict[str, Any],
-    product: ProductInput,
-    grace_seconds: float,
-    general: Callable[[Connection], Accepted],
-) -> PipelinedJob[Accepted]:
-    """PostgreSQL's one-statement insert of a new product as a pipelined writer job: the
-    statement is sent with the batch's others; ``general`` runs when it inserted nothing."""
+@dataclass(frozen=True)
+class _NewProduct:
+    """A webhook announcing a product that is probably new (the PostgreSQL fast path)."""
 
-    def job(conn: Connection) -> Generator[None, None, Accepted]:
-        cursor = _send_new_product_and_delivery(conn, delivery, product, grace_seconds)
-        yield
-        accepted = _accepted_from(cursor)
-        return accepted if accepted is not None else general(conn)
-
-    return job
+    delivery: dict[str, Any]
+    product: ProductInput
+    grace_seconds: float
+    #: The general path, for when the product or the delivery id turns out to be known.
+    general: Callable[[Connection], Accepted] | None = None
 
 
-def _new_product_and_delivery_in(
-    conn: Connection, delivery: dict[str, Any], product: ProductInput, grace_seconds: float
-) -> Accepted | None:
-    """Run the one-statement insert; None when the product or the delivery is known."""
-    return _accepted_from(_send_new_product_and_delivery(conn, delivery, product, grace_seconds))
+def _store_new_products(conn: Connection, items: list[_NewProduct]) -> list[Accepted]:
+    """A batch writer group: every new product of the batch in one statement, then the
+    general path for those it did not insert (known product or delivery, in batch order)."""
+    pks = _insert_new_products(conn, items)
+    results = []
+    for item, pk in zip(items, pks, strict=True):
+        if pk is not None:
+            results.append(_new(pk))
+        else:
+            assert item.general is not None
+            results.append(item.general(conn))
+    return results
 
 
-def _send_new_product_and_delivery(
-    conn: Connection, delivery: dict[str, Any], product: ProductInput, grace_seconds: float
-) -> psycopg.Cursor[Any]:
-    params = _new_product_params(delivery, product, grace_seconds, utcnow())
-    params["data"] = Json(params["data"])
-    return _send_on_psycopg(conn, _fast_insert_sql(conn.dialect), params)
+def _new(product_pk: int) -> Accepted:
+    return Accepted(new=True, status=InboxStatus.ACCEPTED, reason=None, product_pk=product_pk)
 
 
-def _accepted_from(cursor: psycopg.Cursor[Any]) -> Accepted | None:
-    """What the one-statement insert's cursor says: the new product, or None."""
+def _insert_new_products(conn: Connection, items: list[_NewProduct]) -> list[int | None]:
+    """Run :data:`_NEW_PRODUCTS_SQL` for ``items``; per item, the new product's id or None."""
+    now = utcnow()
+    columns: dict[str, list[Any]] = {name: [] for name in _NEW_PRODUCTS_ARRAYS}
+    for item in items:
+        row = dict(item.delivery, product_id=item.product.product_id, title=item.product.title,
+                   product_url=item.product.product_url, data=json.dumps(dict(item.product.data)),
+                   next_sweep_at=now + timedelta(seconds=item.grace_seconds))  # fmt: skip
+        for name, values in columns.items():
+            values.append(row[name])
+    params = dict(columns, now=now, state=ProductState.RECEIVED.value,
+                  status=InboxStatus.ACCEPTED.value)  # fmt: skip
+    cursor = _send_on_psycopg(conn, _NEW_PRODUCTS_SQL, params)
     try:
-        row = cursor.fetchone()
+        inserted = {int(n): int(pk) for n, pk in cursor.fetchall()}
     finally:
         cursor.close()
-    if row is None:
-        return None
-    return Accepted(new=True, status=InboxStatus.ACCEPTED, reason=None, product_pk=int(row[0]))
-
-
-@functools.lru_cache(maxsize=8)
-def _fast_insert_sql(dialect: Dialect) -> str:
-    """The one-statement insert as psycopg's SQL (``%(name)s`` parameters)."""
-    return str(_NEW_PRODUCT_AND_DELIVERY.compile(dialect=dialect))
+    return [inserted.get(n) for n in range(1, len(items) + 1)]
 
 
 def _send_on_psycopg(conn: Connection, sql: str, params: dict[str, Any]) -> psycopg.Cursor[Any]:
     """Execute ``sql`` on psycopg directly (prepared); the cursor holds its result.
 
     This runs before every webhook's 200, on the one writer thread: SQLAlchemy's execution
-    layer cost more CPU than psycopg itself (175 vs 90 µs a row, measured). In pipeline mode
-    (the batch writer) it only queues the statement. psycopg's errors are raised as
+    layer cost more CPU than psycopg itself (175 vs 90 µs a row, measured). psycopg's
+    errors are raised as
     SQLAlchemy's, so callers catch the same ``IntegrityError`` (a broken connection leaves
     the pool anyway: its reset on return fails).
     """
@@ -451,37 +448,52 @@ def _new_product_rows() -> Select[Any]:
 _PRODUCT_KEY = [_PRODUCTS.c.platform, _PRODUCTS.c.shop, _PRODUCTS.c.product_id]
 
 
-def _new_product_and_delivery() -> Select[Any]:
-    """``WITH product AS (INSERT ... WHERE the delivery is new ON CONFLICT DO NOTHING
-    RETURNING id), delivery AS (INSERT ... SELECT id FROM product) SELECT id FROM product``.
-
-    PostgreSQL runs both inserts in the statement's one transaction. A known product makes
-    the first insert do nothing, and so the second; a known delivery id makes the first do
-    nothing too (or, stored by a racing transaction, the second fail on the unique key,
-    undoing both).
-    """
-    product = (
-        pg_insert(_PRODUCTS)
-        .from_select(_NEW_PRODUCT_COLUMNS, _new_product_rows())
-        .on_conflict_do_nothing(index_elements=_PRODUCT_KEY)
-        .returning(_PRODUCTS.c.id)
-        .cte("new_product")
-    )
-    delivery = insert(_DELIVERIES).from_select(
-        [*_NEW_DELIVERY_COLUMNS, "product_pk"],
-        select(*(_param(_DELIVERIES, c) for c in _NEW_DELIVERY_COLUMNS), product.c.id),
-    ).cte("new_delivery")
-    return select(product.c.id).add_cte(delivery)
+_NEW_PRODUCTS_ARRAYS = [
+    "platform", "shop", "delivery_id", "topic", "body", "product_id", "title", "product_url",
+    "data", "next_sweep_at",
+]  # fmt: skip
+# PostgreSQL: the first deliveries of new products, a batch at once, in ONE statement. The
+# batch comes in as arrays; per product (the first of the batch's deliveries for it) whose
+# delivery id is not stored, insert the product (nothing if it exists: ON CONFLICT) and, for
+# those inserted, the delivery. Returns (position in the batch, product id) of what it
+# inserted; the rest take the general path. A delivery id stored meanwhile by a racing
+# transaction fails the statement on the unique key, undoing all of it (the batch writer then
+# runs each webhook alone).
+_NEW_PRODUCTS_SQL = f"""
+WITH input AS (
+    SELECT * FROM unnest(
+        %(platform)s::text[], %(shop)s::text[], %(delivery_id)s::text[], %(topic)s::text[],
+        %(body)s::bytea[], %(product_id)s::text[], %(title)s::text[], %(product_url)s::text[],
+        %(data)s::text[], %(next_sweep_at)s::timestamptz[]
+    ) WITH ORDINALITY AS i(platform, shop, delivery_id, topic, body, product_id, title,
+                           product_url, data, next_sweep_at, n)
+), fresh AS (
+    SELECT DISTINCT ON (platform, shop, product_id) * FROM input i
+    WHERE NOT EXISTS (SELECT 1 FROM {_DELIVERIES.name} d WHERE d.platform = i.platform
+                      AND d.shop = i.shop AND d.delivery_id = i.delivery_id)
+    ORDER BY platform, shop, product_id, n
+), new_product AS (
+    INSERT INTO {_PRODUCTS.name} (platform, shop, product_id, title, product_url, data, state,
+        slug_attempt, attempts, sweep_count, created_at, updated_at, next_sweep_at)
+    SELECT platform, shop, product_id, title, product_url, data::json, %(state)s, 0, 0, 0,
+        %(now)s, %(now)s, next_sweep_at
+    FROM fresh
+    ON CONFLICT (platform, shop, product_id) DO NOTHING
+    RETURNING id, platform, shop, product_id
+), new_delivery AS (
+    INSERT INTO {_DELIVERIES.name} (platform, shop, delivery_id, topic, body, status, reason,
+        received_at, product_pk)
+    SELECT f.platform, f.shop, f.delivery_id, f.topic, f.body, %(status)s, NULL, %(now)s, p.id
+    FROM fresh f JOIN new_product p USING (platform, shop, product_id)
+)
+SELECT f.n, p.id FROM fresh f JOIN new_product p USING (platform, shop, product_id)
+"""
 
 
 _NEW_PRODUCT_COLUMNS = [
     "platform", "shop", "product_id", "title", "product_url", "data", "state", "slug_attempt",
     "attempts", "sweep_count", "created_at", "updated_at", "next_sweep_at",
 ]  # fmt: skip
-_NEW_DELIVERY_COLUMNS = [
-    "platform", "shop", "delivery_id", "topic", "body", "status", "reason", "received_at",
-]  # fmt: skip
-_NEW_PRODUCT_AND_DELIVERY = _new_product_and_delivery()
 _NEW_PRODUCT_ON_SQLITE = (
     sqlite_insert(_PRODUCTS)
     .from_select(_NEW_PRODUCT_COLUMNS, _new_product_rows())

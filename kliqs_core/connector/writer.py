@@ -7,9 +7,8 @@ a GIL shared by as many threads as webhooks in flight. :class:`BatchWriter` inst
 every store on one thread: it takes what has piled up since its last transaction (up to
 ``max_batch``), runs it in ONE transaction, and wakes the event loop once for the lot. A
 lone webhook still goes at once (nothing waits for company); a burst pays one commit per
-batch. On PostgreSQL the new products' inserts of a batch go out in one psycopg pipeline
-(one round trip, not one per webhook). Measured in ``bench/pipeline`` (its README has the
-figures).
+batch, and stores that can be merged (``run_grouped``: on PostgreSQL, the new products)
+are one statement per batch. Measured in ``bench/pipeline`` (its README has the figures).
 
 A failed batch loses nothing: the transaction is rolled back and each of its jobs runs
 again alone, in its own transaction, so one bad delivery (or a unique-key race with another
@@ -24,19 +23,17 @@ import logging
 import queue
 import threading
 import weakref
-from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-import psycopg
 from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from kliqs_core.connector.db import Database
 
-__all__ = ["BatchWriter", "Job", "PipelinedJob", "writer_for"]
+__all__ = ["BatchWriter", "Group", "Job", "writer_for"]
 
 log = logging.getLogger(__name__)
 
@@ -45,19 +42,22 @@ T = TypeVar("T")
 #: Errors of the database itself (unreachable, locked, no connection free), not of a job.
 _DATABASE_DOWN = (OperationalError, InterfaceError, PoolTimeout)
 
+Item = TypeVar("Item")
+
 #: One store: statements on the connection it is given, inside the batch's transaction.
 #: It must not commit, and it may run twice (alone, after its batch failed).
 Job = Callable[[Connection], T]
-#: A store in two halves: it sends its statement, yields once, then reads the result (and
-#: may run more statements). On PostgreSQL the writer sends every pipelined job's statement
-#: before it reads any: one round trip for the batch instead of one per job.
-PipelinedJob = Callable[[Connection], Generator[None, None, T]]
+#: Stores that are cheaper together: called once per batch with every item submitted for it
+#: (``run_grouped``), in order; returns one result per item. One multi-row statement instead
+#: of a statement per webhook. The same rules as a :data:`Job`; alone it gets one item.
+Group = Callable[[Connection, list[Item]], list[T]]
 
 
 @dataclass
 class _Pending(Generic[T]):
-    job: Callable[[Connection], Any]
-    pipelined: bool
+    job: Callable[[Connection], Any] | None
+    group: Callable[[Connection, list[Any]], list[Any]] | None
+    item: Any
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[T]
 
@@ -88,18 +88,23 @@ class BatchWriter:
 
     async def run(self, job: Job[T]) -> T:
         """Run ``job`` in the writer's next transaction; its result, or what it raised."""
-        result: T = await self._submit(job, pipelined=False)
+        result: T = await self._submit(job, None, None)
         return result
 
-    async def run_pipelined(self, job: PipelinedJob[T]) -> T:
-        """Like :meth:`run`, for a job in two halves (see :data:`PipelinedJob`)."""
-        result: T = await self._submit(job, pipelined=True)
+    async def run_grouped(self, group: Group[Item, T], item: Item) -> T:
+        """Run ``item`` through ``group`` with the batch's other items for the same group."""
+        result: T = await self._submit(None, group, item)
         return result
 
-    async def _submit(self, job: Callable[[Connection], Any], *, pipelined: bool) -> Any:
+    async def _submit(
+        self,
+        job: Callable[[Connection], Any] | None,
+        group: Callable[[Connection, list[Any]], list[Any]] | None,
+        item: Any,
+    ) -> Any:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
-        pending = _Pending(job, pipelined, loop, future)
+        pending = _Pending(job, group, item, loop, future)
         with self._lock:
             self._queue.put(pending)
             if not self._running:
@@ -158,44 +163,21 @@ class BatchWriter:
 
 
 def _run_together(conn: Connection, batch: list[_Pending[Any]]) -> list[Any]:
-    """Run ``batch`` on ``conn``: the pipelined jobs' first halves in one pipeline, then
-    every job in order (plain ones whole, pipelined ones their second half)."""
-    halves: list[Generator[None, None, Any] | None] = [None] * len(batch)
-    if any(pending.pipelined for pending in batch):
-        with _pipeline(conn):
-            for index, pending in enumerate(batch):
-                if pending.pipelined:
-                    halves[index] = _first_half(pending.job(conn))
-    return [pending.job(conn) if half is None else _second_half(half)
-            for pending, half in zip(batch, halves, strict=True)]  # fmt: skip
-
-
-def _first_half(job: Generator[None, None, Any]) -> Generator[None, None, Any]:
-    next(job)
-    return job
-
-
-def _second_half(job: Generator[None, None, Any]) -> Any:
-    try:
-        next(job)
-    except StopIteration as done:
-        return done.value
-    raise RuntimeError("a pipelined job must yield exactly once")
-
-
-@contextmanager
-def _pipeline(conn: Connection) -> Iterator[None]:
-    """psycopg's pipeline mode (statements sent without waiting for each result) on
-    PostgreSQL; nothing elsewhere. Its errors come out as SQLAlchemy's."""
-    driver = conn.connection.driver_connection
-    if not isinstance(driver, psycopg.Connection):
-        yield
-        return
-    try:
-        with driver.pipeline():
-            yield
-    except psycopg.Error as exc:
-        raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+    """Run ``batch`` on ``conn``: each group once with its items, then the plain jobs in
+    order; the results in the batch's order."""
+    results: list[Any] = [None] * len(batch)
+    groups: dict[Callable[[Connection, list[Any]], list[Any]], list[int]] = {}
+    for index, pending in enumerate(batch):
+        if pending.group is not None:
+            groups.setdefault(pending.group, []).append(index)
+    for group, indexes in groups.items():
+        outcomes = group(conn, [batch[index].item for index in indexes])
+        for index, outcome in zip(indexes, outcomes, strict=True):
+            results[index] = outcome
+    for index, pending in enumerate(batch):
+        if pending.job is not None:
+            results[index] = pending.job(conn)
+    return results
 
 
 def _settle(batch: list[_Pending[Any]], results: list[tuple[bool, Any]]) -> None:

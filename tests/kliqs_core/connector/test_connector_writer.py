@@ -68,6 +68,32 @@ def test_jobs_waiting_together_share_one_transaction(database: Database) -> None
     assert stored(database) == [f"n{i}" for i in range(10)]
 
 
+def test_a_group_runs_once_per_batch_with_its_items_in_order(database: Database) -> None:
+    calls: list[list[str]] = []
+
+    def insert_all(conn: Connection, bodies: list[str]) -> list[int]:
+        calls.append(list(bodies))
+        return [insert(body)(conn) for body in bodies]
+
+    async def go() -> list[Any]:
+        writer = BatchWriter(database)
+        release = threading.Event()
+        first = asyncio.ensure_future(writer.run(lambda _: release.wait(5)))
+        await asyncio.sleep(0.05)
+        rest = [asyncio.ensure_future(writer.run_grouped(insert_all, "g1")),
+                asyncio.ensure_future(writer.run(insert("plain"))),
+                asyncio.ensure_future(writer.run_grouped(insert_all, "g2"))]  # fmt: skip
+        await asyncio.sleep(0.05)
+        release.set()
+        return await asyncio.gather(first, *rest)
+
+    _, g1, plain, g2 = asyncio.run(go())
+
+    assert calls == [["g1", "g2"]]  # one call for the batch; plain jobs after the groups
+    rows = stored(database)
+    assert (rows[g1 - 1], rows[g2 - 1], rows[plain - 1]) == ("g1", "g2", "plain")
+
+
 def test_a_batch_takes_at_most_max_batch_jobs(database: Database) -> None:
     seen = commits(database)
     asyncio.run(slow_first(BatchWriter(database, max_batch=4), [f"n{i}" for i in range(10)]))
