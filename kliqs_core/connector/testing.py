@@ -5,6 +5,7 @@
 - :class:`FakePlatform`: a platform that records its write-backs and can fail on cue.
 - :func:`connector_runtime`: the runtime on a fresh SQLite database in a temporary folder,
   queueing into a list instead of Celery; ``run_queued()`` drives the queued products inline.
+- :func:`in_one_batch`: make a batch writer take several stores as one batch.
 
     with connector_runtime(tmp_path) as rt:
         response = client.post("/webhooks/woocommerce", content=body, headers=headers)
@@ -14,8 +15,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import Iterator
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +31,17 @@ from kliqs_core.connector.pipeline import PipelineConfig, run_product
 from kliqs_core.connector.platforms import register_platform, unregister_platform
 from kliqs_core.connector.records import ProductRecord
 from kliqs_core.connector.settings import ConnectorSettings
+from kliqs_core.connector.writer import BatchWriter
 from kliqs_core.errors import IdempotencyKeyReusedError, SlugAlreadyExistsError
 
-__all__ = ["FakeKliqsClient", "FakeLink", "FakePlatform", "TestRuntime", "connector_runtime"]
+__all__ = [
+    "FakeKliqsClient",
+    "FakeLink",
+    "FakePlatform",
+    "TestRuntime",
+    "connector_runtime",
+    "in_one_batch",
+]
 
 
 @dataclass(frozen=True)
@@ -165,3 +176,33 @@ def connector_runtime(
         if platform is not None:
             unregister_platform(platform.name)
         runtime.reset()
+
+
+async def in_one_batch(writer: BatchWriter, calls: Iterable[Awaitable[Any]]) -> list[Any]:
+    """Await ``calls`` (stores on ``writer``) so that the writer takes them as ONE batch.
+
+    The writer is first held in a job of its own until every call has queued its store.
+    Returns each call's result, or what it raised, in order.
+    """
+    entered, release = threading.Event(), threading.Event()
+
+    def hold(_: object) -> None:
+        entered.set()
+        release.wait(10)
+
+    held = asyncio.ensure_future(writer.run(hold))
+    await _until(entered.is_set)
+    waiting = [asyncio.ensure_future(call) for call in calls]
+    await _until(lambda: writer.waiting >= len(waiting))
+    release.set()
+    await held
+    return list(await asyncio.gather(*waiting, return_exceptions=True))
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        if loop.time() > deadline:
+            raise TimeoutError("the batch writer did not get there")
+        await asyncio.sleep(0.001)

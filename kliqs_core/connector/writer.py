@@ -86,6 +86,11 @@ class BatchWriter:
         """True while the writer's thread is up (it ends after ``idle_seconds`` idle)."""
         return self._running
 
+    @property
+    def waiting(self) -> int:
+        """Jobs queued and not yet taken into a batch."""
+        return self._queue.qsize()
+
     async def run(self, job: Job[T]) -> T:
         """Run ``job`` in the writer's next transaction; its result, or what it raised."""
         result: T = await self._submit(job, None, None)

@@ -24,7 +24,12 @@ from kliqs_core.connector import (
 from kliqs_core.connector.claims import claim_product
 from kliqs_core.connector.db import VERSION_TABLE, Database, upgrade
 from kliqs_core.connector.models import Base, Product, WebhookDelivery
-from kliqs_core.connector.testing import FakePlatform, TestRuntime, connector_runtime
+from kliqs_core.connector.testing import (
+    FakePlatform,
+    TestRuntime,
+    connector_runtime,
+    in_one_batch,
+)
 from kliqs_core.connector.writer import writer_for
 from kliqs_testing.databases import postgres_database
 
@@ -369,21 +374,13 @@ def test_a_batch_inserts_its_new_products_in_one_statement(
     # New products, a re-delivery and an update of one of them, and a rejected body, all in
     # one batch: one statement inserts the new ones; the known ones take the general path.
     seen = _statements(monkeypatch)
-    writer = writer_for(pg_rt.database)
+    calls = [_deliver_async("d1", "1"), _deliver_async("d2", "2"), _deliver_async("d1", "1"),
+             _deliver_async("d3", "1"),
+             reject_webhook_async(platform="fakeshop", shop="toko.test", delivery_id="bad",
+                                  topic="product.created", body=b"{", reason="bad JSON")]
 
     async def batch() -> list[Any]:
-        release = threading.Event()
-        held = asyncio.ensure_future(writer.run(lambda _: release.wait(5)))
-        await asyncio.sleep(0.05)  # the writer thread is inside the first job now
-        calls = [_deliver_async("d1", "1"), _deliver_async("d2", "2"), _deliver_async("d1", "1"),
-                 _deliver_async("d3", "1"),
-                 reject_webhook_async(platform="fakeshop", shop="toko.test", delivery_id="bad",
-                                      topic="product.created", body=b"{", reason="bad JSON")]
-        waiting = [asyncio.ensure_future(call) for call in calls]
-        await asyncio.sleep(0.05)
-        release.set()
-        await held
-        return list(await asyncio.gather(*waiting))
+        return await in_one_batch(writer_for(pg_rt.database), calls)
 
     first, second, again, update, rejected = asyncio.run(batch())
 
@@ -403,19 +400,10 @@ def test_a_row_failing_the_batch_statement_fails_only_its_own_webhook(
 ) -> None:
     # A delivery id longer than its column fails the batch's statement; the batch runs again
     # job by job, and only that webhook gets the error.
-    writer = writer_for(pg_rt.database)
+    calls = [_deliver_async("d1", "1"), _deliver_async("x" * 300, "2"), _deliver_async("d3", "3")]
 
     async def batch() -> list[Any]:
-        release = threading.Event()
-        held = asyncio.ensure_future(writer.run(lambda _: release.wait(5)))
-        await asyncio.sleep(0.05)
-        calls = [_deliver_async("d1", "1"), _deliver_async("x" * 300, "2"),
-                 _deliver_async("d3", "3")]  # fmt: skip
-        waiting = [asyncio.ensure_future(call) for call in calls]
-        await asyncio.sleep(0.05)
-        release.set()
-        await held
-        return list(await asyncio.gather(*waiting, return_exceptions=True))
+        return await in_one_batch(writer_for(pg_rt.database), calls)
 
     first, too_long, third = asyncio.run(batch())
 

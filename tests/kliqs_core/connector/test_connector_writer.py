@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Connection, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from kliqs_core.connector.db import Database
+from kliqs_core.connector.testing import in_one_batch
 from kliqs_core.connector.writer import BatchWriter, writer_for
 
 
@@ -43,28 +45,26 @@ def stored(database: Database) -> list[str]:
         return list(conn.execute(text("SELECT body FROM notes ORDER BY id")).scalars())
 
 
-async def slow_first(writer: BatchWriter, bodies: list[str]) -> list[Any]:
-    """Hold the writer in a first job until the others are queued: they make one batch."""
-    release = threading.Event()
+def batch_of(database: Database, calls: Callable[[BatchWriter], list[Any]], **kw: Any) -> list[Any]:
+    """Run the writer calls ``calls(writer)`` makes as one batch (after a holding job)."""
+    writer = BatchWriter(database, **kw)
 
-    def blocker(_: Connection) -> str:
-        release.wait(5)
-        return "first"
+    async def go() -> list[Any]:
+        return await in_one_batch(writer, calls(writer))
 
-    first = asyncio.ensure_future(writer.run(blocker))
-    await asyncio.sleep(0.05)  # the writer thread is inside `blocker` now
-    rest = [asyncio.ensure_future(writer.run(insert(body))) for body in bodies]
-    await asyncio.sleep(0.05)
-    release.set()
-    return await asyncio.gather(first, *rest, return_exceptions=True)
+    return asyncio.run(go())
+
+
+def inserts(bodies: list[str]) -> Callable[[BatchWriter], list[Any]]:
+    return lambda writer: [writer.run(insert(body)) for body in bodies]
 
 
 def test_jobs_waiting_together_share_one_transaction(database: Database) -> None:
     seen = commits(database)
-    results = asyncio.run(slow_first(BatchWriter(database), [f"n{i}" for i in range(10)]))
+    results = batch_of(database, inserts([f"n{i}" for i in range(10)]))
 
-    assert len(seen) == 2  # the blocker's batch, then all ten in one
-    assert results[0] == "first" and sorted(results[1:]) == list(range(1, 11))
+    assert len(seen) == 2  # the holding job's batch, then all ten in one
+    assert sorted(results) == list(range(1, 11))
     assert stored(database) == [f"n{i}" for i in range(10)]
 
 
@@ -75,19 +75,9 @@ def test_a_group_runs_once_per_batch_with_its_items_in_order(database: Database)
         calls.append(list(bodies))
         return [insert(body)(conn) for body in bodies]
 
-    async def go() -> list[Any]:
-        writer = BatchWriter(database)
-        release = threading.Event()
-        first = asyncio.ensure_future(writer.run(lambda _: release.wait(5)))
-        await asyncio.sleep(0.05)
-        rest = [asyncio.ensure_future(writer.run_grouped(insert_all, "g1")),
-                asyncio.ensure_future(writer.run(insert("plain"))),
-                asyncio.ensure_future(writer.run_grouped(insert_all, "g2"))]  # fmt: skip
-        await asyncio.sleep(0.05)
-        release.set()
-        return await asyncio.gather(first, *rest)
-
-    _, g1, plain, g2 = asyncio.run(go())
+    g1, plain, g2 = batch_of(database, lambda writer: [
+        writer.run_grouped(insert_all, "g1"), writer.run(insert("plain")),
+        writer.run_grouped(insert_all, "g2")])  # fmt: skip
 
     assert calls == [["g1", "g2"]]  # one call for the batch; plain jobs after the groups
     rows = stored(database)
@@ -96,9 +86,9 @@ def test_a_group_runs_once_per_batch_with_its_items_in_order(database: Database)
 
 def test_a_batch_takes_at_most_max_batch_jobs(database: Database) -> None:
     seen = commits(database)
-    asyncio.run(slow_first(BatchWriter(database, max_batch=4), [f"n{i}" for i in range(10)]))
+    batch_of(database, inserts([f"n{i}" for i in range(10)]), max_batch=4)
 
-    assert len(seen) == 1 + 3  # the blocker's, then 10 jobs in batches of 4
+    assert len(seen) == 1 + 3  # the holding job's, then 10 jobs in batches of 4
     assert len(stored(database)) == 10
 
 
@@ -106,23 +96,13 @@ def test_a_failing_job_fails_alone_and_the_others_are_stored(database: Database)
     def broken(_: Connection) -> None:
         raise ValueError("bad row")
 
-    async def go() -> list[Any]:
-        writer = BatchWriter(database)
-        release = threading.Event()
-        first = asyncio.ensure_future(writer.run(lambda _: release.wait(5)))
-        await asyncio.sleep(0.05)
-        jobs = [insert("a"), broken, insert("dup"), insert("dup"), insert("b")]
-        rest = [asyncio.ensure_future(writer.run(job)) for job in jobs]
-        await asyncio.sleep(0.05)
-        release.set()
-        return await asyncio.gather(first, *rest, return_exceptions=True)
+    jobs = [insert("a"), broken, insert("dup"), insert("dup"), insert("b")]
+    a, bad, dup1, dup2, b = batch_of(database, lambda writer: [writer.run(j) for j in jobs])
 
-    first, a, bad, dup1, dup2, b = asyncio.run(go())
-
-    assert first is True and isinstance(bad, ValueError)
+    assert isinstance(bad, ValueError)
     # The unique key fails the second "dup" (after a retry); the rest commit, alone.
     assert isinstance(a, int) and isinstance(dup1, int) and isinstance(b, int)
-    assert type(dup2).__name__ == "IntegrityError"
+    assert isinstance(dup2, IntegrityError)
     assert stored(database) == ["a", "dup", "b"]
 
 
@@ -134,21 +114,11 @@ def test_a_database_error_fails_the_batch_at_once_not_job_by_job(database: Datab
         runs.append("locked")
         raise OperationalError("INSERT ...", {}, Exception("database is locked"))
 
-    async def go() -> list[Any]:
-        writer = BatchWriter(database)
-        release = threading.Event()
-        first = asyncio.ensure_future(writer.run(lambda _: release.wait(5)))
-        await asyncio.sleep(0.05)
-        jobs = (insert("a"), locked, insert("b"))
-        rest = [asyncio.ensure_future(writer.run(job)) for job in jobs]
-        await asyncio.sleep(0.05)
-        release.set()
-        return await asyncio.gather(first, *rest, return_exceptions=True)
+    jobs = (insert("a"), locked, insert("b"))
+    results = batch_of(database, lambda writer: [writer.run(j) for j in jobs])
 
-    first, a, bad, b = asyncio.run(go())
-
-    assert first is True and runs == ["locked"]
-    assert all(isinstance(result, OperationalError) for result in (a, bad, b))
+    assert runs == ["locked"]
+    assert all(isinstance(result, OperationalError) for result in results)
     assert stored(database) == []
 
 
