@@ -26,6 +26,7 @@ from integrations.woocommerce.models import WooProduct, is_our_echo, parse_produ
 from integrations.woocommerce.webhooks import (
     SIGNATURE_HEADER,
     TOPIC_HEADER,
+    header,
     is_ping,
     parse_delivery,
     verify_signature,
@@ -145,7 +146,7 @@ class WooWebhookHandler:
         body, headers = request.body, request.headers
         if is_ping(body, headers):
             return ok_response({"ping": True})
-        if not verify_signature(body, _header(request, SIGNATURE_HEADER), self._secret):
+        if not verify_signature(body, header(request.headers, SIGNATURE_HEADER), self._secret):
             log.warning("woocommerce webhook with a bad or missing signature from %s",
                         request.client_host)  # fmt: skip
             return error_response(401, "INVALID_SIGNATURE", "The webhook signature is invalid.")
@@ -168,9 +169,10 @@ class WooWebhookHandler:
 
     def _reject(self, request: WebhookRequest, reason: str) -> _Verified:
         log.warning("woocommerce webhook rejected: %s", reason)
+        headers = request.headers
         fields = dict(platform=self.platform, shop=self.shop,
-                      delivery_id=_header(request, DELIVERY_ID_HEADER),
-                      topic=_header(request, TOPIC_HEADER) or "", body=request.body)  # fmt: skip
+                      delivery_id=header(headers, DELIVERY_ID_HEADER),
+                      topic=header(headers, TOPIC_HEADER) or "", body=request.body)  # fmt: skip
         return _Verified(fields, reject_reason=reason[:255])
 
 
@@ -182,12 +184,3 @@ def _answer(accepted: Accepted) -> Response:
     return ok_response(
         {"status": accepted.status.value, "reason": accepted.reason, "duplicate": not accepted.new}
     )
-
-
-def _header(request: WebhookRequest, name: str) -> str | None:
-    """A header by name, in any case (the runtime's headers ignore case; a plain dict may not)."""
-    value = request.headers.get(name)
-    if value is None:
-        wanted = name.lower()
-        value = next((v for k, v in request.headers.items() if k.lower() == wanted), None)
-    return (value.strip() or None) if value is not None else None

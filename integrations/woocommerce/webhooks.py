@@ -31,6 +31,7 @@ __all__ = [
     "MalformedPayload",
     "WooDelivery",
     "WooProduct",
+    "header",
     "is_our_echo",
     "is_ping",
     "parse_delivery",
@@ -101,7 +102,7 @@ def is_ping(raw_body: bytes, headers: Mapping[str, str]) -> bool:
     The ping is the bare body ``webhook_id=<id>`` with no X-WC-Webhook-* headers and no
     signature; it must be answered with exactly 200.
     """
-    if _header(headers, TOPIC_HEADER) is not None:
+    if header(headers, TOPIC_HEADER) is not None:
         return False
     return _PING_BODY.fullmatch(raw_body.strip()) is not None
 
@@ -142,15 +143,16 @@ def parse_delivery(headers: Mapping[str, str]) -> WooDelivery:
     return WooDelivery(
         source=_required(headers, "X-WC-Webhook-Source"),
         topic=topic,
-        resource=_header(headers, "X-WC-Webhook-Resource") or resource,
-        event=_header(headers, "X-WC-Webhook-Event") or event,
+        resource=header(headers, "X-WC-Webhook-Resource") or resource,
+        event=header(headers, "X-WC-Webhook-Event") or event,
         webhook_id=int(webhook_id),
         delivery_id=_required(headers, "X-WC-Webhook-Delivery-ID"),
     )
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
-    """Case-insensitive lookup that works for plain dicts as well as framework header objects."""
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header stripped (None when absent or blank), looked up ignoring case: works for plain
+    dicts as well as framework header objects."""
     value = headers.get(name)  # framework headers ignore case already: no scan, no decoding
     if value is None:
         wanted = name.lower()
@@ -159,7 +161,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def _required(headers: Mapping[str, str], name: str) -> str:
-    value = _header(headers, name)
+    value = header(headers, name)
     if value is None:
         raise MalformedPayload(f"missing webhook header {name}")
     return value

@@ -301,6 +301,15 @@ def _deliver_async(
     )  # fmt: skip
 
 
+def _one_batch(pg_rt: TestRuntime, calls: list[Any]) -> list[Any]:
+    """Await ``calls`` as one batch of the runtime database's writer (see `in_one_batch`)."""
+
+    async def batch() -> list[Any]:
+        return await in_one_batch(writer_for(pg_rt.database), calls)
+
+    return asyncio.run(batch())
+
+
 def test_a_burst_from_the_event_loop_commits_in_few_transactions(pg_rt: TestRuntime) -> None:
     # 40 new products, a re-delivery of one and an update of another, all at once.
     commits: list[int] = []
@@ -379,10 +388,7 @@ def test_a_batch_inserts_its_new_products_in_one_statement(
              reject_webhook_async(platform="fakeshop", shop="toko.test", delivery_id="bad",
                                   topic="product.created", body=b"{", reason="bad JSON")]
 
-    async def batch() -> list[Any]:
-        return await in_one_batch(writer_for(pg_rt.database), calls)
-
-    first, second, again, update, rejected = asyncio.run(batch())
+    first, second, again, update, rejected = _one_batch(pg_rt, calls)
 
     assert seen.count("WITH") == 1  # the batch's one multi-row insert
     assert first.new and second.new and first.product_pk != second.product_pk
@@ -402,10 +408,7 @@ def test_a_row_failing_the_batch_statement_fails_only_its_own_webhook(
     # job by job, and only that webhook gets the error.
     calls = [_deliver_async("d1", "1"), _deliver_async("x" * 300, "2"), _deliver_async("d3", "3")]
 
-    async def batch() -> list[Any]:
-        return await in_one_batch(writer_for(pg_rt.database), calls)
-
-    first, too_long, third = asyncio.run(batch())
+    first, too_long, third = _one_batch(pg_rt, calls)
 
     assert isinstance(too_long, sqlalchemy.exc.DataError)
     assert first.new and third.new and sorted(pg_rt.enqueued) == sorted(
