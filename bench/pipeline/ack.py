@@ -15,7 +15,6 @@ compare the CPU per webhook as much as the latencies.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -32,28 +31,11 @@ from harness import (
     delivery,
     free_port,
     kliqs_api,
+    postgres_cpu,
     process,
     seed_shop,
     send_burst,
 )
-
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def postgres_cpu() -> float:
-    """CPU seconds used so far by every ``postgres`` process on the machine."""
-    total = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if (entry / "comm").read_text().startswith("postgres"):
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-                total += sum(int(f) for f in fields[11:15])
-        except OSError:
-            continue
-    return total / _TICK
-
 
 def main() -> None:
     mode = sys.argv[1] if len(sys.argv) > 1 else "redis"

@@ -150,6 +150,21 @@ def cpu_seconds(roots: dict[str, list[int]]) -> dict[str, float]:
     return totals
 
 
+def postgres_cpu() -> float:
+    """CPU seconds used so far by every ``postgres`` process on the machine."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().startswith("postgres"):
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                total += sum(int(f) for f in fields[11:15])
+        except OSError:
+            continue
+    return total / _TICK
+
+
 def seed_shop(shop_url: str, count: int, start_id: int) -> list[dict[str, Any]]:
     """Add ``count`` published products to the WooCommerce stand-in."""
     with requests.Session() as session:
