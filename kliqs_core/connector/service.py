@@ -7,13 +7,13 @@ the same thing as a child process (``python -m kliqs_core.connector ...``) for `
 from __future__ import annotations
 
 import gc
-import os
 import subprocess
 import sys
 from collections.abc import Mapping
 from typing import Any
 
 from kliqs_core.connector import runtime
+from kliqs_core.connector.priority import lower_cpu_priority
 from kliqs_core.connector.settings import ConnectorSettings
 from kliqs_core.connector.sweeper import Sweeper, prune_broker, sweep
 
@@ -99,7 +99,7 @@ def run_worker(
 
     settings = runtime.start_up()
     runtime.check_kliqs_client()
-    os.nice(settings.connector_worker_nice)  # pool children inherit it
+    lower_cpu_priority(settings.connector_worker_nice)  # pool children inherit it
     app = configure_celery(settings)
     sweepers: list[Sweeper] = []
 

@@ -24,6 +24,7 @@ import pytest
 from kliqs_core.connector import ProductInput, accept_webhook, runtime
 from kliqs_core.connector.celery_app import close_broker_connections, configure_celery
 from kliqs_core.connector.inbox import find_product
+from kliqs_core.connector.priority import AUTOGROUP
 from kliqs_core.connector.records import ProductRecord
 from kliqs_core.connector.service import worker_command
 from kliqs_core.connector.settings import ConnectorSettings
@@ -183,6 +184,9 @@ def test_worker_process_runs_webhook_products_end_to_end(env: Env) -> None:
     # Webhook answers come first on a shared machine: the worker runs 10 nice levels lower.
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     assert os.getpriority(os.PRIO_PROCESS, worker.pid) == min(19, ours + 10)
+    # It leads its own session, so with autogroups its session's share is lowered too.
+    if AUTOGROUP.exists():
+        assert Path(f"/proc/{worker.pid}/autogroup").read_text().split()[1:] == ["nice", "10"]
 
 
 def test_worker_killed_mid_task_finishes_the_product_exactly_once(env: Env) -> None:
