@@ -452,18 +452,19 @@ _NEW_PRODUCTS_ARRAYS = [
     "data", "next_sweep_at",
 ]  # fmt: skip
 # PostgreSQL: the first deliveries of new products, a batch at once, in ONE statement. The
-# batch comes in as arrays; per product (the first of the batch's deliveries for it) whose
-# delivery id is not stored, insert the product (nothing if it exists: ON CONFLICT) and, for
-# those inserted, the delivery. Returns (position in the batch, product id) of what it
-# inserted; the rest take the general path. A delivery id stored meanwhile by a racing
-# transaction fails the statement on the unique key, undoing all of it (the batch writer then
-# runs each webhook alone).
+# batch comes in as arrays, sent in binary (%b): psycopg's text format escapes every element
+# in Python, 45 µs a row against 7 (measured; the bodies are kilobytes). Per product (the
+# first of the batch's deliveries for it) whose delivery id is not stored, insert the product
+# (nothing if it exists: ON CONFLICT) and, for those inserted, the delivery. Returns
+# (position in the batch, product id) of what it inserted; the rest take the general path. A
+# delivery id stored meanwhile by a racing transaction fails the statement on the unique key,
+# undoing all of it (the batch writer then runs each webhook alone).
 _NEW_PRODUCTS_SQL = f"""
 WITH input AS (
     SELECT * FROM unnest(
-        %(platform)s::text[], %(shop)s::text[], %(delivery_id)s::text[], %(topic)s::text[],
-        %(body)s::bytea[], %(product_id)s::text[], %(title)s::text[], %(product_url)s::text[],
-        %(data)s::text[], %(next_sweep_at)s::timestamptz[]
+        %(platform)b::text[], %(shop)b::text[], %(delivery_id)b::text[], %(topic)b::text[],
+        %(body)b::bytea[], %(product_id)b::text[], %(title)b::text[], %(product_url)b::text[],
+        %(data)b::text[], %(next_sweep_at)b::timestamptz[]
     ) WITH ORDINALITY AS i(platform, shop, delivery_id, topic, body, product_id, title,
                            product_url, data, next_sweep_at, n)
 ), fresh AS (
