@@ -8,6 +8,7 @@ answer the same.
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC
 from collections.abc import Callable
 from typing import Any
 
@@ -179,12 +180,18 @@ def test_a_new_products_first_delivery_is_two_inserts_on_sqlite(
 ) -> None:
     # No reads before the writes: the product insert does nothing for a known product or
     # delivery id (then the general path decides), else the delivery row follows.
+    # What reaches SQLite itself (the inserts go to the sqlite3 connection directly).
     seen: list[str] = []
-    event.listen(rt.database.engine, "before_cursor_execute",
-                 lambda _c, _cur, sql, *_: seen.append(sql.split()[0].upper()))  # fmt: skip
+    event.listen(rt.database.engine, "checkout", lambda driver, *_: driver.set_trace_callback(
+        lambda sql: seen.append(sql.split()[0].upper())))  # fmt: skip
 
-    first = deliver("wc-1")
-    assert seen == ["BEGIN", "INSERT", "INSERT"]
+    data = {"sku": "SL-42", "harga": "Rp 150.000"}
+    first = deliver("wc-1", product=ProductInput("7", "Sepatu Lari", f"https://{SHOP}/p/7", data))
+    assert seen == ["BEGIN", "INSERT", "INSERT", "COMMIT"]
+    # Stored as SQLAlchemy stores them: read back through the ORM as written.
+    product = find_product("fakeshop", SHOP, "7", database=rt.database)
+    assert product is not None and product.data == data and product.title == "Sepatu Lari"
+    assert product.created_at is not None and product.created_at.tzinfo == UTC
     again, other = deliver("wc-1"), deliver("wc-2")
 
     assert first.new and first.queued and first.status == InboxStatus.ACCEPTED
@@ -196,3 +203,4 @@ def test_a_new_products_first_delivery_is_two_inserts_on_sqlite(
     assert delivery is not None
     assert (delivery.status, delivery.product_pk, delivery.body) == (
         "accepted", first.product_pk, b'{"id": 7}')
+    assert delivery.received_at == product.created_at
