@@ -165,6 +165,17 @@ def postgres_cpu() -> float:
     return total / _TICK
 
 
+def waited_for_cpu(pid: int) -> float:
+    """Seconds the threads of ``pid`` have spent runnable but waiting for a CPU (schedstat)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError):
+            continue  # exited meanwhile
+    return total / 1e9
+
+
 def seed_shop(shop_url: str, count: int, start_id: int) -> list[dict[str, Any]]:
     """Add ``count`` published products to the WooCommerce stand-in."""
     with requests.Session() as session:
