@@ -62,13 +62,18 @@ class SqliteStatement:
             self._compiled = (compiled.string, binds)
         return self._compiled
 
-    def execute(self, conn: Connection, params: Mapping[str, Any]) -> sqlite3.Cursor:
-        """Run in ``conn``'s transaction; the cursor holds the result (``RETURNING`` rows)."""
+    def execute(self, conn: Connection, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Run in ``conn``'s transaction; the rows it returns (``RETURNING``), all fetched so
+        no statement stays active until the commit."""
         sql, binds = self._compile(conn.dialect)
         values = [params[name] if process is None else process(params[name])
                   for name, process in binds]  # fmt: skip
         driver: sqlite3.Connection = conn.connection.driver_connection  # type: ignore[assignment]
         try:
-            return driver.execute(sql, values)
+            cursor = driver.execute(sql, values)
+            try:
+                return cursor.fetchall()
+            finally:
+                cursor.close()
         except sqlite3.Error as exc:
             raise DBAPIError.instance(sql, values, exc, sqlite3.Error) from exc

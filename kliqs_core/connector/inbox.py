@@ -341,12 +341,13 @@ def _new_product_on_sqlite(
     """
     now = utcnow()
     params = _new_product_params(delivery, product, grace_seconds, now)
-    row = _NEW_PRODUCT_ON_SQLITE.execute(conn, params).fetchone()
-    if row is None:
+    inserted = _NEW_PRODUCT_ON_SQLITE.execute(conn, params)
+    if not inserted:
         return None
+    pk = int(inserted[0][0])
     _NEW_DELIVERY_ON_SQLITE.execute(conn, dict(delivery, status=InboxStatus.ACCEPTED.value,
-                                               reason=None, product_pk=row[0], received_at=now))
-    return _new(int(row[0]))
+                                               reason=None, product_pk=pk, received_at=now))
+    return _new(pk)
 
 
 def _new_product_params(

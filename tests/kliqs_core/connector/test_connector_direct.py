@@ -43,9 +43,9 @@ def test_the_same_text_as_sqlalchemy_stores(database: Database) -> None:
     through_sqlalchemy = stored(database)
     with database.begin() as conn:
         conn.execute(text("DELETE FROM notes"))
-        returned = DIRECT_INSERT.execute(conn, ROW).fetchone()
+        returned = DIRECT_INSERT.execute(conn, ROW)
 
-    assert returned is not None and isinstance(returned[0], int)
+    assert len(returned) == 1 and isinstance(returned[0][0], int)
     assert stored(database) == through_sqlalchemy
     assert through_sqlalchemy[0][2] == "2026-12-05 13:45:12.147358"  # naive UTC, as everywhere
 
