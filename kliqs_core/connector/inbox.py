@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kliqs_core.connector.db import Database
-from kliqs_core.connector.direct import SqliteStatement, send_on_psycopg
+from kliqs_core.connector.direct import send_on_psycopg
 from kliqs_core.connector.models import (
     InboxStatus,
     Product,
@@ -31,6 +31,7 @@ from kliqs_core.connector.models import (
 )
 from kliqs_core.connector.records import ProductRecord
 from kliqs_core.connector.writer import writer_for
+from kliqs_core.hotsql import HotStatement
 
 __all__ = [
     "Accepted",
@@ -341,13 +342,12 @@ def _new_product_on_sqlite(
     """
     now = utcnow()
     params = _new_product_params(delivery, product, grace_seconds, now)
-    inserted = _NEW_PRODUCT_ON_SQLITE.execute(conn, params)
-    if not inserted:
+    pk = _NEW_PRODUCT_ON_SQLITE.execute(conn, params).scalar()
+    if pk is None:
         return None
-    pk = int(inserted[0][0])
     _NEW_DELIVERY_ON_SQLITE.execute(conn, dict(delivery, status=InboxStatus.ACCEPTED.value,
                                                reason=None, product_pk=pk, received_at=now))
-    return _new(pk)
+    return _new(int(pk))
 
 
 def _new_product_params(
@@ -477,13 +477,13 @@ _NEW_PRODUCT_COLUMNS = [
     "platform", "shop", "product_id", "title", "product_url", "data", "state", "slug_attempt",
     "attempts", "sweep_count", "created_at", "updated_at", "next_sweep_at",
 ]  # fmt: skip
-_NEW_PRODUCT_ON_SQLITE = SqliteStatement(
+_NEW_PRODUCT_ON_SQLITE = HotStatement(
     sqlite_insert(_PRODUCTS)
     .from_select(_NEW_PRODUCT_COLUMNS, _new_product_rows())
     .on_conflict_do_nothing(index_elements=_PRODUCT_KEY)
     .returning(_PRODUCTS.c.id)
 )
-_NEW_DELIVERY_ON_SQLITE = SqliteStatement(_INSERT_DELIVERY, column_keys=[
+_NEW_DELIVERY_ON_SQLITE = HotStatement(_INSERT_DELIVERY, column_keys=[
     "platform", "shop", "delivery_id", "topic", "body", "status", "reason", "product_pk",
     "received_at",
 ])  # fmt: skip

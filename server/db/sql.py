@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import InstrumentedAttribute
 
-from server.db.hot import HotStatement
+from kliqs_core.hotsql import HotStatement
 
 
 @cache

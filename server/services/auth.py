@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from kliqs_core.hotsql import HotStatement
 from server.api.errors import ApiError, ErrorCode
-from server.db.hot import HotStatement
 from server.db.models import Account, ApiKey
 from server.services.keys import hash_key, looks_like_key
 from server.services.plans import Plan, get_plan

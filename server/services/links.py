@@ -10,9 +10,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, and_, bindparam, insert, or_, select, update
 
+from kliqs_core.hotsql import HotStatement
 from server.api.errors import ApiError, ErrorCode
 from server.clock import iso
-from server.db.hot import HotStatement
 from server.db.models import Account, Link, Name
 from server.db.sql import insert_if_absent
 from server.services.auth import Caller

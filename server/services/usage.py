@@ -12,9 +12,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select, update
 
+from kliqs_core.hotsql import HotStatement
 from server.api.errors import ApiError, ErrorCode
 from server.clock import next_month_start, period_of
-from server.db.hot import HotStatement
 from server.db.models import Usage
 from server.db.sql import insert_if_absent
 from server.services.auth import Caller

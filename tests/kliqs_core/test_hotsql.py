@@ -1,18 +1,20 @@
-"""Statements run on the sqlite3 connection directly store what SQLAlchemy would store."""
+"""Hot statements (run on the DB-API cursor) store what SQLAlchemy stores, and fail as it does."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from kliqs_testing.databases import make_database
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.types import JSON
 
 from kliqs_core.connector.db import Database
-from kliqs_core.connector.direct import SqliteStatement
 from kliqs_core.connector.models import UTCDateTime
+from kliqs_core.hotsql import HotStatement
 
 NOTES = Table(
     "notes", MetaData(),
@@ -21,15 +23,20 @@ NOTES = Table(
 )  # fmt: skip
 ROW = {"key": "k1", "data": {"harga": "Rp 150.000", "emoji": "🛍️"},
        "at": datetime(2026, 12, 5, 13, 45, 12, 147358, tzinfo=UTC), "body": None}  # fmt: skip
-DIRECT_INSERT = SqliteStatement(insert(NOTES).returning(NOTES.c.id),
-                                column_keys=["key", "data", "at", "body"])  # fmt: skip
+HOT_INSERT = HotStatement(insert(NOTES).returning(NOTES.c.id),
+                          column_keys=["key", "data", "at", "body"])  # fmt: skip
 
 
-@pytest.fixture
-def database(tmp_path: Path) -> Database:
-    database = Database(f"sqlite:///{tmp_path / 'direct.db'}")
+@pytest.fixture(params=["sqlite", "postgres"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    made = make_database(request.param, tmp_path)
+    database = Database(made.url)
     NOTES.metadata.create_all(database.engine)
-    return database
+    try:
+        yield database
+    finally:
+        database.dispose()
+        made.drop()
 
 
 def stored(database: Database) -> list[tuple[object, ...]]:
@@ -37,25 +44,27 @@ def stored(database: Database) -> list[tuple[object, ...]]:
         return [tuple(row) for row in conn.execute(text("SELECT key, data, at, body FROM notes"))]
 
 
-def test_the_same_text_as_sqlalchemy_stores(database: Database) -> None:
+def test_the_same_values_as_sqlalchemy_stores(database: Database) -> None:
     with database.begin() as conn:
         conn.execute(insert(NOTES), ROW)
     through_sqlalchemy = stored(database)
     with database.begin() as conn:
         conn.execute(text("DELETE FROM notes"))
-        returned = DIRECT_INSERT.execute(conn, ROW)
+        returned = HOT_INSERT.execute(conn, ROW)
 
-    assert len(returned) == 1 and isinstance(returned[0][0], int)
+    assert len(returned.rows) == 1 and isinstance(returned.scalar(), int)
     assert stored(database) == through_sqlalchemy
-    assert through_sqlalchemy[0][2] == "2026-12-05 13:45:12.147358"  # naive UTC, as everywhere
+    if database.is_sqlite:
+        assert through_sqlalchemy[0][2] == "2026-12-05 13:45:12.147358"  # naive UTC text
 
 
 def test_driver_errors_come_out_as_sqlalchemys(database: Database) -> None:
     with database.begin() as conn:
-        DIRECT_INSERT.execute(conn, ROW)
+        HOT_INSERT.execute(conn, ROW)
     with pytest.raises(IntegrityError), database.begin() as conn:
-        DIRECT_INSERT.execute(conn, ROW)
+        HOT_INSERT.execute(conn, ROW)
     with database.begin() as conn:
         conn.execute(text("DROP TABLE notes"))
-    with pytest.raises(OperationalError, match="no such table"), database.begin() as conn:
-        DIRECT_INSERT.execute(conn, ROW)
+    missing_table = OperationalError if database.is_sqlite else ProgrammingError
+    with pytest.raises(missing_table, match="notes"), database.begin() as conn:
+        HOT_INSERT.execute(conn, ROW)

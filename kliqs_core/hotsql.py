@@ -1,21 +1,26 @@
 """Hot statements: SQLAlchemy Core compiled once per dialect, run on the DB-API cursor.
 
-On the API's hot path SQLAlchemy's per-execution work (cache keys, execution contexts,
-events) costs several times what SQLite needs to run the statement. A :class:`HotStatement`
-keeps the statement written in Core (one definition, both databases) but compiles it once per
-dialect and executes it on the connection's own DB-API cursor, inside the same transaction,
-with the bind and result processors of its column types applied by hand.
+On a hot path (the server's API calls, the connector's webhook acknowledgement)
+SQLAlchemy's per-execution work (cache keys, execution contexts, events) costs several times
+what SQLite needs to run the statement. A :class:`HotStatement` keeps the statement written in
+Core (one definition, both databases) but compiles it once per dialect and executes it on the
+connection's own DB-API cursor, inside the same transaction, with the bind and result
+processors of its column types applied by hand: what is stored is what SQLAlchemy stores.
+Driver errors are raised as SQLAlchemy's (``IntegrityError``, ``OperationalError``...), so
+callers catch the same exceptions as around ``conn.execute``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.expression import ClauseElement
 
 Processor = Callable[[Any], Any] | None
 
@@ -48,15 +53,20 @@ class HotResult:
 class HotStatement:
     """A Core statement run on the raw cursor of a SQLAlchemy connection."""
 
-    def __init__(self, statement: Executable, *, column_keys: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, statement: ClauseElement, *, column_keys: Sequence[str] | None = None
+    ) -> None:
         self._statement = statement
         self._column_keys = list(column_keys) if column_keys is not None else None
         self._compiled: dict[str, _Compiled] = {}
 
     def _compile(self, dialect: Dialect) -> _Compiled:
-        compiled = self._statement.compile(dialect=dialect, column_keys=self._column_keys)
+        compiled = cast(
+            SQLCompiler,
+            self._statement.compile(dialect=dialect, column_keys=self._column_keys),
+        )
         binds = compiled.binds
-        processors = {}
+        processors: dict[str, Callable[[Any], Any]] = {}
         for name, bind in binds.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
@@ -84,15 +94,19 @@ class HotStatement:
                 values[name] = processor(values[name])
         args: Any = values if plan.positional is None else tuple(values[n] for n in plan.positional)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        driver_error = conn.dialect.loaded_dbapi.Error
         try:
             cursor.execute(plan.sql, args)
             rows = cursor.fetchall() if cursor.description is not None else []
             rowcount = cursor.rowcount
+        except driver_error as exc:
+            raise DBAPIError.instance(plan.sql, args, exc, driver_error) from exc
         finally:
             cursor.close()
         if any(plan.result_processors):
             rows = [
-                tuple(p(v) if p is not None else v for p, v in zip(plan.result_processors, row))
+                tuple(p(v) if p is not None else v
+                      for p, v in zip(plan.result_processors, row, strict=True))  # fmt: skip
                 for row in rows
             ]
         return HotResult([tuple(row) for row in rows], rowcount)
