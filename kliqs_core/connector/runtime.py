@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from kliqs_core.connector.db import Database, upgrade
 from kliqs_core.connector.pipeline import LinkCreator, PipelineConfig
@@ -148,7 +149,7 @@ def enqueue_soon(product_pk: int) -> None:
         with _lock:
             if _publisher is None:
                 _publisher = Publisher(
-                    _publish_batch, max_batch=get_settings().connector_publish_batch
+                    _task_sender, max_batch=get_settings().connector_publish_batch
                 )
             publisher = _publisher
     publisher.submit(product_pk)
@@ -161,18 +162,60 @@ def close_publisher() -> None:
         publisher, _publisher = _publisher, None
     if publisher is not None:
         publisher.close()
+        _task_sender.close()
 
 
-def _publish_batch(product_pks: list[int]) -> None:
-    from kliqs_core.connector.tasks import process_product, process_products
+class _TaskSender:
+    """Sends the publisher's batches as Celery tasks, over one producer kept between sends.
 
-    # The reprs given: Celery's own (reprlib over the arguments) was a tenth of the publish.
-    if len(product_pks) == 1:
-        args: tuple[object, ...] = (product_pks[0],)
-        task = process_product
-    else:
-        args, task = (product_pks,), process_products
-    task.apply_async(args=args, argsrepr=repr(args), kwargsrepr="{}")
+    Per send, Celery would otherwise take a producer from its pool and check again that the
+    queue is declared (copying kombu's queue and exchange objects to bind them): together
+    a quarter of a publish (317 -> 237 µs of CPU, Redis). The queue needs no declaring here:
+    a message creates it on Redis and on the embedded broker, and workers declare it at start.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: Any = None
+        self._producer: Any = None
+
+    def __call__(self, product_pks: list[int]) -> None:
+        from kliqs_core.connector.tasks import process_product, process_products
+
+        # The reprs given: Celery's own (reprlib over the arguments) was a tenth of a publish.
+        if len(product_pks) == 1:
+            args: tuple[object, ...] = (product_pks[0],)
+            task = process_product
+        else:
+            args, task = (product_pks,), process_products
+        with self._lock:
+            producer = self._held_producer(task.app.producer_pool)
+            try:
+                task.apply_async(args=args, argsrepr=repr(args), kwargsrepr="{}",
+                                 producer=producer, declare=[])  # fmt: skip
+            except Exception:
+                self._release()  # Celery's own retries failed: the next send starts afresh
+                raise
+
+    def close(self) -> None:
+        """Give the producer back to Celery's pool."""
+        with self._lock:
+            self._release()
+
+    def _held_producer(self, pool: Any) -> Any:
+        if pool is not self._pool:  # reconfigured (another broker): the old pool is gone
+            self._pool, self._producer = pool, None
+        if self._producer is None:
+            self._producer = pool.acquire(block=True)
+        return self._producer
+
+    def _release(self) -> None:
+        producer, self._producer = self._producer, None
+        if producer is not None:
+            producer.release()
+
+
+_task_sender = _TaskSender()
 
 
 def pipeline_config() -> PipelineConfig:
@@ -254,10 +297,11 @@ def reset() -> None:
 def _after_fork_in_child() -> None:
     # A prefork child starts with whatever the parent's threads held: a fresh lock, and no
     # HTTP session shared with the parent.
-    global _lock, _client, _publisher
+    global _lock, _client, _publisher, _task_sender
     _lock = threading.RLock()
     _client = None
     _publisher = None  # its thread stayed in the parent
+    _task_sender = _TaskSender()  # its producer's connection is the parent's
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
