@@ -66,6 +66,10 @@ class HotStatement:
             self._statement.compile(dialect=dialect, column_keys=self._column_keys),
         )
         binds = compiled.binds
+        expanding = [name for name, bind in binds.items() if bind.expanding]
+        if expanding:  # rendered only at execution time, which this skips
+            raise ValueError(f"a hot statement cannot expand IN parameters {expanding}: "
+                             "compare with each value (or_) instead")  # fmt: skip
         processors: dict[str, Callable[[Any], Any]] = {}
         for name, bind in binds.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)

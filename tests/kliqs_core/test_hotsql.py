@@ -8,7 +8,18 @@ from pathlib import Path
 
 import pytest
 from kliqs_testing.databases import make_database
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, text
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    insert,
+    select,
+    text,
+    update,
+)  # fmt: skip
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.types import JSON
 
@@ -68,3 +79,27 @@ def test_driver_errors_come_out_as_sqlalchemys(database: Database) -> None:
     missing_table = OperationalError if database.is_sqlite else ProgrammingError
     with pytest.raises(missing_table, match="notes"), database.begin() as conn:
         HOT_INSERT.execute(conn, ROW)
+
+
+def test_an_update_returns_rows_as_sqlalchemy_reads_them_and_autocommits(
+    database: Database,
+) -> None:
+    with database.begin() as conn:
+        conn.execute(insert(NOTES), ROW)
+    changed = {"data": {"stok": 3, "nama": "Kaos Batik ✨"}, "body": "baru"}
+    hot_update = HotStatement(update(NOTES).where(NOTES.c.key == bindparam("g_key"))
+                              .returning(*NOTES.c), column_keys=list(changed))  # fmt: skip
+
+    with database.statement() as conn:  # autocommit on PostgreSQL: no transaction of ours
+        returned = hot_update.execute(conn, {"g_key": "k1", **changed}).first()
+    with database.begin() as conn:
+        read_back = tuple(conn.execute(select(NOTES)).one())
+
+    assert returned == read_back
+    assert returned is not None and returned[2] == changed["data"] and returned[3] == ROW["at"]
+
+
+def test_an_in_list_is_refused_when_first_run(database: Database) -> None:
+    hot_select = HotStatement(select(NOTES.c.id).where(NOTES.c.key.in_(["k1", "k2"])))
+    with pytest.raises(ValueError, match="cannot expand IN"), database.begin() as conn:
+        hot_select.execute(conn)

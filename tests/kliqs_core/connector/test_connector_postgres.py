@@ -273,14 +273,23 @@ def test_a_delivery_id_stored_without_a_product_is_not_used_again(pg_rt: TestRun
         assert session.scalar(select(func.count()).select_from(Product)) == 0
 
 
-def test_the_last_step_and_its_deliveries_are_one_statement(pg_rt: TestRuntime) -> None:
+def test_the_last_step_and_its_deliveries_are_one_statement(
+    pg_rt: TestRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Notified product and processed deliveries commit together, in one round trip.
     first = _deliver("d1")
     _deliver("d2", title="Kopi Luwak Asli")  # a second delivery of the same product, pending
     seen: list[str] = []
-    event.listen(pg_rt.database.engine, "before_cursor_execute",
-                 lambda _c, _cur, sql, *_: seen.append(" ".join(sql.split()[:3])))
+    execute = psycopg.Cursor.execute
+
+    def recorded(cursor: psycopg.Cursor[Any], sql: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(" ".join(str(sql).split()[:3]))
+        return execute(cursor, sql, *args, **kwargs)
+
+    # On the driver's cursor: the worker's claims are hot statements, below SQLAlchemy's events.
+    monkeypatch.setattr(psycopg.Cursor, "execute", recorded)
     assert [outcome.kind for outcome in pg_rt.run_queued()] == ["done"]
+    assert any(sql.startswith("UPDATE products") for sql in seen)  # the recorder sees them
     assert "WITH finished_product AS" in seen
     assert not any(sql.startswith("UPDATE webhook_inbox") for sql in seen)
     with pg_rt.database.transaction() as session:
