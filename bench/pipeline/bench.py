@@ -68,6 +68,7 @@ PRODUCTION_TIMINGS = {  # the defaults: no sweeper copies while a long queue dra
     "KLIQS_CONNECTOR_LEASE_SECONDS": "300",
     "KLIQS_CONNECTOR_RETRY_BASE": "1",
     "KLIQS_CONNECTOR_WORKER_NICE": os.environ.get("BENCH_WORKER_NICE", "10"),
+    "KLIQS_CONNECTOR_PUBLISH_BATCH": os.environ.get("BENCH_PUBLISH_BATCH", "4"),
 }
 
 
@@ -249,7 +250,7 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
         mark = "ok" if p99 <= TARGETS["ack_p99_ms"] else "MISSED"
         print(f"  {label:<32} p50 {burst.percentile(0.5):6.1f} ms  p99 {p99:6.1f} ms  "
               f"{len(burst.latencies_ms) / burst.seconds:5.0f} acks/s  {burst.statuses}  "
-              f"[p99 <= 50 ms: {mark}]")  # fmt: skip
+              f"[p99 <= 50 ms: {mark}]  longest pause {burst.longest_pause_ms():.0f} ms")  # fmt: skip
         if used:
             print(f"  {'':<32} CPU per webhook in the burst {_cpu_line(used)}")
     mark = "ok" if result["pps"] >= target else "MISSED"

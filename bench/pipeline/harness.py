@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +40,18 @@ class Burst:
     latencies_ms: list[float]
     statuses: dict[int, int]
     seconds: float
+    #: When each answer arrived (perf_counter seconds), in arrival order.
+    answered_at: list[float] = field(default_factory=list)
 
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies_ms)
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+    def longest_pause_ms(self) -> float:
+        """The longest time between two answers: with 50 in flight, a stall of the server
+        (or of the whole machine) shows here as one gap, where slow handling is spread out."""
+        gaps = [b - a for a, b in zip(self.answered_at, self.answered_at[1:], strict=False)]
+        return max(gaps, default=0.0) * 1000
 
 
 def spawn(args: list[str], log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -210,6 +218,7 @@ async def _send_all(requests_: list[bytes], host: str, port: int, concurrency: i
     for number, item in enumerate(requests_):
         queue.put_nowait((number, item))
     latencies: list[float] = []
+    answered_at: list[float] = []
     statuses: dict[int, int] = {}
     begin = time.perf_counter()
 
@@ -223,13 +232,14 @@ async def _send_all(requests_: list[bytes], host: str, port: int, concurrency: i
             reader, writer = await asyncio.open_connection(host, port)
             writer.write(raw)
             answer = await reader.read()  # until the server closes
-            latencies.append((time.perf_counter() - started) * 1000)
+            answered_at.append(time.perf_counter())
+            latencies.append((answered_at[-1] - started) * 1000)
             writer.close()
             status = int(answer.split(b" ", 2)[1]) if answer else 0
             statuses[status] = statuses.get(status, 0) + 1
 
     await asyncio.gather(*(sender() for _ in range(concurrency)))
-    return Burst(latencies, statuses, time.perf_counter() - begin)
+    return Burst(latencies, statuses, time.perf_counter() - begin, answered_at)
 
 
 def send_burst(requests_: list[bytes], port: int, concurrency: int,
