@@ -68,8 +68,9 @@ PRODUCTION_TIMINGS = {  # the defaults: no sweeper copies while a long queue dra
     "KLIQS_CONNECTOR_LEASE_SECONDS": "300",
     "KLIQS_CONNECTOR_RETRY_BASE": "1",
     "KLIQS_CONNECTOR_WORKER_NICE": os.environ.get("BENCH_WORKER_NICE", "10"),
-    "KLIQS_CONNECTOR_PUBLISH_BATCH": os.environ.get("BENCH_PUBLISH_BATCH", "4"),
 }
+if "BENCH_PUBLISH_BATCH" in os.environ:  # for A/B runs; else the connector's default
+    PRODUCTION_TIMINGS["KLIQS_CONNECTOR_PUBLISH_BATCH"] = os.environ["BENCH_PUBLISH_BATCH"]
 
 
 @dataclass(frozen=True)

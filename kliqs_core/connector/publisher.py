@@ -1,17 +1,21 @@
-"""Publishing product ids to the broker from one background thread, a few per message.
+"""Publishing product ids to the broker from one background thread, several per message.
 
 A webhook's answer should not wait on the broker, and a burst of webhooks should not cost
 one task message (and one task start in a worker) per product. The web process hands each
 stored product's id to :class:`Publisher`; its thread sends what has piled up since its last
 send, plus what arrives within ``linger`` (5 ms) of the first, as one message:
-``process_products`` with up to ``max_batch`` (``KLIQS_CONNECTOR_PUBLISH_BATCH``, 4) ids, or
-the plain ``process_product`` for a lone id. One webhook at a time therefore still makes one
-message, 5 ms later; a burst is grouped, which is when Celery's per-task work (receiving,
-decoding, scheduling on the pool: about a third of a worker's CPU per product on Redis)
-matters. Measured in ``bench/pipeline``, runs paired on one machine: workers' CPU per
-product 9-18 % lower, end to end 10-21 % more products per second. The price: the products
-of one message run one after the other in one worker thread, so a slow shop delays up to
-three others behind it (``KLIQS_CONNECTOR_PUBLISH_BATCH=1`` avoids that).
+``process_products`` with up to ``max_batch`` (``KLIQS_CONNECTOR_PUBLISH_BATCH``, 16) ids,
+or the plain ``process_product`` for a lone id. One webhook at a time therefore still makes
+one message, 5 ms later; a burst is grouped, which is when the per-message work matters: in
+the web process a publish costs about 0.24 ms of CPU (Celery, kombu, the broker's round
+trip), and in a worker Celery's receiving, decoding and scheduling on the pool was about a
+third of its CPU per product on Redis. Measured in ``bench/pipeline``, runs paired on one
+machine: batches of 4 instead of 1, workers' CPU per product 9-18 % lower and end to end
+10-21 % more products per second; 16 instead of 4, saturated acknowledgements while the
+workers run p99 42-48 ms instead of 56-59 (three pairs). The price: the products of one
+message run one after the other in one worker thread, so a slow shop delays the others
+behind it, and a burst smaller than the workers' threads times the batch uses fewer threads
+(``KLIQS_CONNECTOR_PUBLISH_BATCH=1`` avoids both).
 
 Nothing here is durable, and nothing needs to be: the product rows are committed before
 their id gets here, and the sweeper re-queues stored products that were never run (a
@@ -38,7 +42,7 @@ _STOP = -1
 class Publisher:
     """One thread sending product ids through ``publish``, grouped when they pile up."""
 
-    def __init__(self, publish: Publish, *, max_batch: int = 4, linger: float = 0.005) -> None:
+    def __init__(self, publish: Publish, *, max_batch: int = 16, linger: float = 0.005) -> None:
         if max_batch < 1 or linger < 0:
             raise ValueError("max_batch must be at least 1 and linger at least 0")
         self._publish = publish

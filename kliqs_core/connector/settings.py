@@ -58,7 +58,7 @@ class ConnectorSettings(BaseSettings):
     connector_max_body_bytes: int = Field(default=1_048_576, gt=0)
     #: Most product ids the web process sends in one task message when webhooks arrive
     #: together (1: a message per product; a slow shop then delays no other product).
-    connector_publish_batch: int = Field(default=4, ge=1, le=100)
+    connector_publish_batch: int = Field(default=16, ge=1, le=100)
     #: How much lower a worker's CPU priority is than the web process' (``nice``, 0-19).
     #: Where both share a machine, a webhook's answer comes first: a shop waits for it
     #: (WooCommerce disables a webhook after 5 failed deliveries in a row); the queue can wait.

@@ -217,7 +217,7 @@ def test_worker_killed_mid_task_finishes_the_product_exactly_once(env: Env) -> N
 
 def test_a_burst_published_in_grouped_messages_finishes_every_product(env: Env) -> None:
     # What a webhook handler does: enqueue_soon hands the id to the publisher thread, which
-    # groups ids arriving together into process_products messages of up to 4. A retry inside
+    # groups ids arriving together into process_products messages (up to 16). A retry inside
     # one (the first create-link answers 503) is queued as its own process_product.
     (env.state_dir / "fail_once").touch()
     held: list[int] = []
