@@ -8,12 +8,13 @@ are signed ``product.created`` webhooks in WooCommerce's encoding, one connectio
 Hookshot sends them.
 
 1. **end to end**: PRODUCTS deliveries from CONCURRENCY senders back to back while the workers
-   run; products/s = PRODUCTS / (first send -> last product notified).
+   (warmed up, idle) run them as they arrive ("workers on it"); products/s = PRODUCTS /
+   (first send -> last product notified).
 2. **ack**: workers stopped; PRODUCTS deliveries saturating the web process (CONCURRENCY
    always in flight), then RATE deliveries per second for 5 s from the same senders.
-3. **drain**: workers started on the queue phase 2 left; once the first product is done,
-   PRODUCTS more deliveries saturating the web process while the workers are busy; first
-   to last product done.
+3. **drain**: workers started on the queue phase 2 left; once every worker is ready and the
+   first product is done, PRODUCTS more deliveries saturating the web process while the
+   workers are busy ("workers busy"); first to last product done.
 
 First, for reference, the same saturating load on a do-nothing Starlette endpoint
 (``floor_app.py``): what any Python web app costs on this machine before it does anything.
@@ -121,10 +122,19 @@ class Rig:
     workers: list[subprocess.Popen[bytes]]
     stored: int = 0  # products delivered so far (all end notified)
 
-    def start_workers(self) -> None:
-        self.workers = [self.stack.start_worker(concurrency=self.mode.concurrency,
-                                                pool=self.mode.pool)
-                        for _ in range(self.mode.workers)]  # fmt: skip
+    def start_workers(self, timeout: float = 60) -> None:
+        """Start the workers; return once each consumes (Celery logs ``ready.``), so that no
+        worker is still importing, a second of CPU, during a measured burst."""
+        logs, self.workers = [], []
+        for _ in range(self.mode.workers):
+            logs.append(self.stack.log_path("worker", len(self.stack.processes)))
+            self.workers.append(self.stack.start_worker(concurrency=self.mode.concurrency,
+                                                        pool=self.mode.pool))  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while not all(" ready." in log.read_text(errors="replace") for log in logs):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"workers not ready:\n{self.stack.logs()}")
+            time.sleep(0.05)
 
     def stop_workers(self) -> None:
         for worker in self.workers:
@@ -241,7 +251,7 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"\n== {mode.name}: {mode.workers} worker(s) x concurrency {mode.concurrency} "
           f"({mode.pool}), {args.products} products, {args.concurrency} concurrent senders")  # fmt: skip
     rows = (
-        ("ack, saturated, workers starting", result["loaded"], result["loaded_cpu"]),
+        ("ack, saturated, workers on it", result["loaded"], result["loaded_cpu"]),
         ("ack, saturated, workers busy", result["busy"], result["busy_cpu"]),
         ("ack, saturated, web alone", result["ack_only"], result["ack_only_cpu"]),
         (f"ack, paced {args.rate:.0f}/s, web alone", result["paced"], None),

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
@@ -207,6 +207,30 @@ def delivery(product: dict[str, Any], host: str, port: int) -> bytes:
     return head.encode() + body
 
 
+class _Delivery(asyncio.Protocol):
+    """One delivery on a connection of its own: write the request, keep the first bytes of the
+    answer, done when the server closes (it answers ``Connection: close`` requests so).
+
+    A protocol rather than asyncio's streams: the senders share the machine with what they
+    measure, and streams cost them about a third more CPU per delivery."""
+
+    def __init__(self, raw: bytes, done: asyncio.Future[bytes]) -> None:
+        self._raw = raw
+        self._done = done
+        self._head = b""
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        cast(asyncio.Transport, transport).write(self._raw)
+
+    def data_received(self, data: bytes) -> None:
+        if not self._head:
+            self._head = data
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self._done.done():
+            self._done.set_result(self._head)
+
+
 async def _send_all(requests_: list[bytes], host: str, port: int, concurrency: int,
                     rate: float | None) -> Burst:  # fmt: skip
     """Send with ``concurrency`` senders, back to back, or paced at ``rate`` per second.
@@ -214,27 +238,24 @@ async def _send_all(requests_: list[bytes], host: str, port: int, concurrency: i
     Paced latency counts from each delivery's scheduled time, so a server falling behind
     shows as latency rather than as a slower schedule (no coordinated omission).
     """
-    queue: asyncio.Queue[tuple[int, bytes]] = asyncio.Queue()
-    for number, item in enumerate(requests_):
-        queue.put_nowait((number, item))
+    loop = asyncio.get_running_loop()
+    pending = iter(enumerate(requests_))
     latencies: list[float] = []
     answered_at: list[float] = []
     statuses: dict[int, int] = {}
     begin = time.perf_counter()
 
     async def sender() -> None:
-        while not queue.empty():
-            number, raw = queue.get_nowait()
+        for number, raw in pending:
             started = time.perf_counter()
             if rate is not None:
                 started = begin + number / rate
                 await asyncio.sleep(max(0.0, started - time.perf_counter()))
-            reader, writer = await asyncio.open_connection(host, port)
-            writer.write(raw)
-            answer = await reader.read()  # until the server closes
+            done: asyncio.Future[bytes] = loop.create_future()
+            await loop.create_connection(lambda: _Delivery(raw, done), host, port)  # noqa: B023
+            answer = await done
             answered_at.append(time.perf_counter())
             latencies.append((answered_at[-1] - started) * 1000)
-            writer.close()
             status = int(answer.split(b" ", 2)[1]) if answer else 0
             statuses[status] = statuses.get(status, 0) + 1
 

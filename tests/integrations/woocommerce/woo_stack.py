@@ -112,7 +112,7 @@ class ConnectorStack:
     def _spawn(self, name: str, start: Callable[..., subprocess.Popen[bytes]],
                **kwargs: Any) -> subprocess.Popen[bytes]:  # fmt: skip
         # Each process leads its own session, so a kill reaches its pool children too.
-        with open(self.folder / f"{name}-{len(self.processes)}.log", "wb") as log:
+        with open(self.log_path(name, len(self.processes)), "wb") as log:
             process = start(env=self._env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True, **kwargs)  # fmt: skip
         self.processes.append(process)
@@ -155,6 +155,10 @@ class ConnectorStack:
             self.kill(process)
         if self._database is not None:
             self._database.dispose()
+
+    def log_path(self, name: str, number: int) -> Path:
+        """Where the ``number``-th process started (``name``: connector, worker) prints."""
+        return self.folder / f"{name}-{number}.log"
 
     def logs(self) -> str:
         """Everything the processes printed."""
