@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,34 @@ def test_zero_levels_changes_nothing(autogroup: Path) -> None:
 def test_a_kernel_without_autogroups_is_no_error(tmp_path: Path) -> None:
     assert _lowered(5, tmp_path / "missing", own_session=True) == 5
     assert not (tmp_path / "missing").exists()
+
+
+# The slice a child ends with ("se.slice" in /proc: Linux 6.6 and later), and its nice.
+SLICE_CHILD = """
+import os, sys
+from pathlib import Path
+from kliqs_core.connector.priority import lower_cpu_priority
+lower_cpu_priority(int(sys.argv[1]), autogroup=Path(sys.argv[2]))
+lines = [line for line in open("/proc/self/sched") if line.startswith("se.slice")]
+print(int(lines[0].split(":")[1]) if lines else -1, os.nice(0))
+"""
+
+
+def _slice_after(levels: int, autogroup: Path) -> tuple[int, int]:
+    done = subprocess.run([sys.executable, "-c", SLICE_CHILD, str(levels), str(autogroup)],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    slice_ns, nice = done.stdout.split()
+    return int(slice_ns), int(nice)
+
+
+def _custom_slices() -> bool:
+    """Linux 6.12 added slices chosen by the process (`sched_setattr`)."""
+    major, minor = (int(part) for part in os.uname().release.split(".")[:2])
+    return (major, minor) >= (6, 12) and os.uname().machine in ("x86_64", "aarch64")
+
+
+@pytest.mark.skipif(not _custom_slices(), reason="the kernel has no slices of the process' choice")
+def test_a_lowered_process_runs_in_short_slices_at_its_lower_nice(autogroup: Path) -> None:
+    default_slice, _ = _slice_after(0, autogroup)
+    assert _slice_after(10, autogroup) == (100_000, 10)  # 0.1 ms, and nice stays lowered
+    assert default_slice > 100_000
