@@ -38,7 +38,9 @@ _SCHED_SETATTR = {"x86_64": 314, "aarch64": 274}
 #: ``struct sched_attr`` as first defined (size, policy, flags, nice, priority, runtime,
 #: deadline, period); ``runtime`` is the slice, in nanoseconds, for normal processes.
 _SCHED_ATTR = struct.Struct("IIQiIQQQ")
-_FAIR_POLICIES = (os.SCHED_OTHER, os.SCHED_BATCH, os.SCHED_IDLE)
+#: Linux's normal policies (``os`` lacks them elsewhere, macOS for one: nothing to shorten).
+_FAIR_POLICIES = tuple(getattr(os, name) for name in ("SCHED_OTHER", "SCHED_BATCH", "SCHED_IDLE")
+                       if hasattr(os, name))  # fmt: skip
 
 
 def lower_cpu_priority(levels: int, *, autogroup: Path = AUTOGROUP) -> None:
@@ -67,11 +69,13 @@ def shorten_cpu_slice(microseconds: int) -> bool:
     (a real-time policy is left alone).
 
     Returns whether the kernel accepted the request (kernels before 6.12 accept it and keep
-    their own slice). An unknown architecture or a refusal is logged and otherwise ignored.
+    their own slice). Another system or architecture changes nothing; a refusal is logged.
     """
     number = _SCHED_SETATTR.get(os.uname().machine)
+    if number is None or not hasattr(os, "sched_getscheduler"):
+        return False
     policy = os.sched_getscheduler(0)
-    if number is None or policy not in _FAIR_POLICIES:
+    if policy not in _FAIR_POLICIES:
         return False  # real-time policies have no slices to shorten: not ours to change
     nice = os.getpriority(os.PRIO_PROCESS, 0)
     attr = _SCHED_ATTR.pack(_SCHED_ATTR.size, policy, 0, nice, 0, microseconds * 1000, 0, 0)

@@ -90,3 +90,15 @@ def test_a_lowered_process_runs_in_short_slices_at_its_lower_nice(autogroup: Pat
     default_slice, _ = _slice_after(0, autogroup)
     assert _slice_after(10, autogroup) == (100_000, 10)  # 0.1 ms, and nice stays lowered
     assert default_slice > 100_000
+
+
+def test_elsewhere_than_linux_on_a_known_cpu_the_slice_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from kliqs_core.connector import priority
+
+    monkeypatch.delattr(os, "sched_getscheduler")  # as on macOS
+    assert priority.shorten_cpu_slice(100) is False
+    monkeypatch.undo()
+    monkeypatch.setattr(priority, "_SCHED_SETATTR", {})  # a CPU whose syscall number we lack
+    assert priority.shorten_cpu_slice(100) is False
